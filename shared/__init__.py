@@ -1,0 +1,14 @@
+"""The book's one shared library: every class and function the chapters build, defined once.
+
+Usage:
+    from shared import create_dataloader_v1, get_tokenizer, MultiHeadAttention, GPTModel
+
+Each module's docstring names the chapter that introduces it; `shared/README.md` lists them all.
+"""
+
+# Chapter 2: text data -------------------------------------------------------------------------
+from shared.device import get_device, set_seed
+
+# Chapter 3: attention -------------------------------------------------------------------------
+
+# Chapter 4: the GPT model ---------------------------------------------------------------------
