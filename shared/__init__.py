@@ -10,5 +10,6 @@ Each module's docstring names the chapter that introduces it; `shared/README.md`
 from shared.device import get_device, set_seed
 
 # Chapter 3: attention -------------------------------------------------------------------------
+from shared.attention import CausalAttention, MultiHeadAttention, MultiHeadAttentionWrapper
 
 # Chapter 4: the GPT model ---------------------------------------------------------------------
