@@ -1,0 +1,145 @@
+"""Run the book's notebooks headless, in chapter order (infrastructure for `make book` and the tests).
+
+Usage:
+    python -m shared.notebook_runner                 # every notebook; executed copies go to out/notebooks/
+    python -m shared.notebook_runner --refresh ch03  # execute and write the outputs back into ch03's notebooks
+    python -m shared.notebook_runner ch02/ch02.ipynb --timeout 300
+
+Each notebook runs in a fresh Python kernel whose working directory is the notebook's folder, so it
+sees the same files a learner sees in JupyterLab. A progress line is printed per notebook and a table
+at the end; the exit status is 1 if any notebook failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = [f"ch{n:02d}" for n in range(1, 8)]
+
+
+class NotebookError(RuntimeError):
+    """A notebook cell raised: names the notebook, the cell number and the error."""
+
+
+@dataclass
+class RunResult:
+    path: Path
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+def _notebook_order(path: Path) -> tuple[int, str]:
+    # the chapter's main notebook first, the exercise solutions last, the rest alphabetically between
+    if path.stem == path.parent.name:
+        return (0, path.name)
+    if path.stem == "exercise-solutions":
+        return (2, path.name)
+    return (1, path.name)
+
+
+def chapter_notebooks(chapter: str) -> list[Path]:
+    """The notebooks of one chapter folder (e.g. "ch03") in reading order."""
+    folder = REPO_ROOT / chapter
+    return sorted(folder.glob("*.ipynb"), key=_notebook_order)
+
+
+def book_notebooks(selection: list[str] | None = None) -> list[Path]:
+    """All notebooks in chapter order, or those named by `selection` (chapter folders or notebook paths)."""
+    if not selection:
+        return [nb for chapter in CHAPTERS for nb in chapter_notebooks(chapter)]
+    found: list[Path] = []
+    for item in selection:
+        path = Path(item)
+        path = path if path.is_absolute() else (Path.cwd() / path)
+        if path.is_dir():
+            found.extend(chapter_notebooks(path.name) if path.parent == REPO_ROOT else sorted(path.glob("*.ipynb")))
+        elif path.suffix == ".ipynb" and path.exists():
+            found.append(path.resolve())
+        else:
+            raise SystemExit(f"error: {item} is neither a chapter folder nor an existing .ipynb file")
+    return found
+
+
+def execute_notebook(path: Path, timeout: int = 600, extra_cells: list[str] | None = None):
+    """Execute a notebook top to bottom in a fresh kernel and return the executed notebook.
+
+    `extra_cells` are run after the notebook's own cells (the tests use this for the same-as checks);
+    they are not part of the returned notebook. Raises `NotebookError` naming the failing cell.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(path, as_version=4)
+    n_own = len(nb.cells)
+    nb.cells.extend(nbformat.v4.new_code_cell(src) for src in (extra_cells or []))
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(path.parent)}})
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            try:
+                client.execute_cell(cell, index)
+            except CellExecutionError as err:
+                where = f"cell {index + 1} of {n_own}" if index < n_own else "the same-as checks after the last cell"
+                raise NotebookError(f"{path.relative_to(REPO_ROOT)}: {where} failed:\n{err}") from None
+    del nb.cells[n_own:]
+    return nb
+
+
+def run_book(paths: list[Path], refresh: bool, out_dir: Path, timeout: int) -> list[RunResult]:
+    import nbformat
+
+    results = []
+    for i, path in enumerate(paths, 1):
+        name = path.relative_to(REPO_ROOT)
+        print(f"[{i}/{len(paths)}] {name} ...", end=" ", flush=True)
+        start = time.perf_counter()
+        try:
+            nb = execute_notebook(path, timeout=timeout)
+        except Exception as err:  # noqa: BLE001 — any failure is reported, then the run goes on
+            results.append(RunResult(path, False, time.perf_counter() - start, str(err)))
+            print(f"FAILED ({results[-1].seconds:.1f} s)\n{err}", flush=True)
+            continue
+        target = path if refresh else out_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target)
+        results.append(RunResult(path, True, time.perf_counter() - start))
+        print(f"ok ({results[-1].seconds:.1f} s)", flush=True)
+    return results
+
+
+def print_table(results: list[RunResult]) -> None:
+    width = max([len(str(r.path.relative_to(REPO_ROOT))) for r in results] + [8])
+    print(f"\n{'notebook':<{width}}  status  seconds")
+    for r in results:
+        print(f"{str(r.path.relative_to(REPO_ROOT)):<{width}}  {'ok' if r.ok else 'FAILED':<6}  {r.seconds:7.1f}")
+    failed = sum(not r.ok for r in results)
+    print(f"{len(results) - failed} passed, {failed} failed in {sum(r.seconds for r in results):.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("paths", nargs="*", help="chapter folders or notebooks (default: the whole book)")
+    parser.add_argument("--refresh", action="store_true", help="write the outputs back into the notebooks")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "out" / "notebooks",
+                        help="folder for the executed copies (default: out/notebooks)")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell")
+    args = parser.parse_args(argv)
+
+    paths = book_notebooks(args.paths)
+    if not paths:
+        print("no notebooks found")
+        return 1
+    results = run_book(paths, args.refresh, args.out, args.timeout)
+    print_table(results)
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

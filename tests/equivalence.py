@@ -1,0 +1,73 @@
+"""Notebook-vs-shared equality: a notebook cell that defines the final version of a `shared` object
+starts with a marker line, and a registered case proves the two behave the same.
+
+Usage, in a notebook cell:
+    # same-as: shared.MultiHeadAttention
+    class MultiHeadAttention(nn.Module): ...
+
+and in tests/cases_chNN.py:
+    from equivalence import same_as_case
+
+    @same_as_case("MultiHeadAttention")
+    def _(notebook_cls, shared_cls):
+        ...  # build both the same way, run the same input, assert equal results
+
+`notebook_checks.execute_notebook` runs the cases inside the notebook's kernel after its last cell.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+MARKER = re.compile(r"^#\s*same-as:\s*(.+?)\s*$")
+CASES: dict[str, Callable[[Any, Any], None]] = {}
+
+
+def same_as_case(name: str) -> Callable:
+    """Register the equality check for `shared.<name>`."""
+    def register(fn: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+        if name in CASES:
+            raise ValueError(f"two same-as cases are registered for shared.{name}")
+        CASES[name] = fn
+        return fn
+    return register
+
+
+def marked_names(cell_sources: list[str]) -> list[str]:
+    """The `shared` names claimed by `# same-as:` markers on the first line of the given cells."""
+    names = []
+    for source in cell_sources:
+        first_line = source.lstrip().split("\n", 1)[0]
+        match = MARKER.match(first_line)
+        if match:
+            for item in match.group(1).split(","):
+                item = item.strip()
+                if not item.startswith("shared."):
+                    raise ValueError(f"same-as marker must name shared.<name>, got {item!r}")
+                names.append(item.removeprefix("shared."))
+    return names
+
+
+def load_cases() -> None:
+    for path in sorted(Path(__file__).parent.glob("cases_ch*.py")):
+        importlib.import_module(path.stem)
+
+
+def check(namespace: dict[str, Any], names: list[str]) -> None:
+    """Run the case of every name against the notebook's object and the shared one (raises on a mismatch)."""
+    import shared
+
+    load_cases()
+    for name in names:
+        if name not in CASES:
+            raise AssertionError(f"no same-as case is registered for shared.{name}: add one to tests/cases_chNN.py")
+        if name not in namespace:
+            raise AssertionError(f"the notebook claims to define {name} (same-as marker) but never does")
+        if not hasattr(shared, name):
+            raise AssertionError(f"shared has no {name} to compare the notebook's version with")
+        CASES[name](namespace[name], getattr(shared, name))
+        print(f"same-as shared.{name}: ok")
