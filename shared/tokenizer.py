@@ -13,7 +13,7 @@ retrain it with `python -m shared.bpe --retrain-embedded`.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import tiktoken
@@ -25,7 +25,7 @@ EMBEDDED_BPE = Path(__file__).parent / "assets" / "embedded-bpe"  # .tiktoken + 
 TOKENIZER_NAMES = ("embedded", "gpt2")
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_tokenizer(name: str = "embedded") -> tiktoken.Encoding:
     """The tokenizer called `name`: "embedded" (offline, the default) or "gpt2" (book resource)."""
     if name == "embedded":
