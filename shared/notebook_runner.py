@@ -34,6 +34,10 @@ class RunResult:
     error: str = ""
 
 
+def _display(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
 def _notebook_order(path: Path) -> tuple[int, str]:
     # the chapter's main notebook first, the exercise solutions last, the rest alphabetically between
     if path.stem == path.parent.name:
@@ -87,7 +91,7 @@ def execute_notebook(path: Path, timeout: int = 600, extra_cells: list[str] | No
                 client.execute_cell(cell, index)
             except CellExecutionError as err:
                 where = f"cell {index + 1} of {n_own}" if index < n_own else "the same-as checks after the last cell"
-                raise NotebookError(f"{path.relative_to(REPO_ROOT)}: {where} failed:\n{err}") from None
+                raise NotebookError(f"{_display(path)}: {where} failed:\n{err}") from None
     del nb.cells[n_own:]
     return nb
 
@@ -97,7 +101,7 @@ def run_book(paths: list[Path], refresh: bool, out_dir: Path, timeout: int) -> l
 
     results = []
     for i, path in enumerate(paths, 1):
-        name = path.relative_to(REPO_ROOT)
+        name = _display(path)
         print(f"[{i}/{len(paths)}] {name} ...", end=" ", flush=True)
         start = time.perf_counter()
         try:
@@ -106,7 +110,7 @@ def run_book(paths: list[Path], refresh: bool, out_dir: Path, timeout: int) -> l
             results.append(RunResult(path, False, time.perf_counter() - start, str(err)))
             print(f"FAILED ({results[-1].seconds:.1f} s)\n{err}", flush=True)
             continue
-        target = path if refresh else out_dir / name
+        target = path if refresh else out_dir / path.parent.name / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)
         results.append(RunResult(path, True, time.perf_counter() - start))
@@ -115,10 +119,10 @@ def run_book(paths: list[Path], refresh: bool, out_dir: Path, timeout: int) -> l
 
 
 def print_table(results: list[RunResult]) -> None:
-    width = max([len(str(r.path.relative_to(REPO_ROOT))) for r in results] + [8])
+    width = max([len(_display(r.path)) for r in results] + [8])
     print(f"\n{'notebook':<{width}}  status  seconds")
     for r in results:
-        print(f"{str(r.path.relative_to(REPO_ROOT)):<{width}}  {'ok' if r.ok else 'FAILED':<6}  {r.seconds:7.1f}")
+        print(f"{_display(r.path):<{width}}  {'ok' if r.ok else 'FAILED':<6}  {r.seconds:7.1f}")
     failed = sum(not r.ok for r in results)
     print(f"{len(results) - failed} passed, {failed} failed in {sum(r.seconds for r in results):.0f} s")
 

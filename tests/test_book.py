@@ -1,0 +1,97 @@
+"""The book as a whole: every notebook is executed by some chapter's tests, committed notebooks are clean,
+and the runner and same-as mechanism catch what they are meant to catch."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from equivalence import marked_names
+from notebook_checks import execute_notebook
+
+from shared.notebook_runner import REPO_ROOT, book_notebooks, main
+
+ALL_NOTEBOOKS = book_notebooks()
+
+
+def test_every_chapter_with_notebooks_has_a_test_file_that_runs_them():
+    for chapter in sorted({nb.parent.name for nb in ALL_NOTEBOOKS}):
+        test_file = REPO_ROOT / "tests" / f"test_{chapter}.py"
+        assert test_file.exists(), f"{chapter} has notebooks but no tests/test_{chapter}.py"
+        assert re.search(rf'chapter_notebooks\("{chapter}"\)', test_file.read_text()), \
+            f"tests/test_{chapter}.py does not execute the {chapter} notebooks"
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_notebook_has_clean_in_order_outputs(path: Path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    counts = [c["execution_count"] for c in code]
+    assert code and None not in counts, "commit the notebook with the outputs of a full run (make book-refresh)"
+    assert counts == list(range(1, len(counts) + 1)), "cells were run out of order or skipped"
+    errors = [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors, f"an error is saved in the outputs: {errors[0]['ename']}"
+
+
+def test_every_chapter_readme_lists_every_file():
+    for chapter in sorted({nb.parent.name for nb in ALL_NOTEBOOKS}):
+        folder = REPO_ROOT / chapter
+        readme = (folder / "README.md").read_text(encoding="utf-8")
+        tracked = [p.name for p in folder.iterdir() if p.is_file() and p.name != "README.md"
+                   and not p.name.startswith(".") and p.suffix not in {".pyc"}]
+        missing = [name for name in tracked if name not in readme]
+        assert not missing, f"{chapter}/README.md does not mention {missing}"
+
+
+def write_notebook(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nbformat.write(nb, path)
+    return path
+
+
+def test_runner_names_the_failing_cell(tmp_path, capsys):
+    path = write_notebook(tmp_path / "broken.ipynb", "x = 1", "raise ValueError('boom')", "y = 2")
+    assert main([str(path), "--out", str(tmp_path / "out")]) == 1
+    printed = capsys.readouterr().out
+    assert "cell 2 of 3 failed" in printed and "boom" in printed and "0 passed, 1 failed" in printed
+
+
+def test_runner_writes_executed_copy(tmp_path):
+    path = write_notebook(tmp_path / "fine.ipynb", "print(6 * 7)")
+    assert main([str(path), "--out", str(tmp_path / "out")]) == 0
+    executed = nbformat.read(tmp_path / "out" / tmp_path.name / "fine.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == "42\n"
+    assert nbformat.read(path, as_version=4).cells[0].outputs == []  # the original is untouched
+
+
+def test_same_as_markers_are_parsed():
+    assert marked_names(["# same-as: shared.LayerNorm, shared.GELU\nclass LayerNorm: ...", "x = 1"]) == \
+        ["LayerNorm", "GELU"]
+    with pytest.raises(ValueError, match="must name shared"):
+        marked_names(["# same-as: LayerNorm"])
+
+
+def test_same_as_without_a_case_fails(tmp_path):
+    path = write_notebook(tmp_path / "claims.ipynb", "# same-as: shared.get_device\ndef get_device(): return 'cpu'")
+    with pytest.raises(pytest.fail.Exception, match="no same-as case is registered for shared.get_device"):
+        execute_notebook(path)
+
+
+def test_same_as_case_catches_a_wrong_version(tmp_path):
+    path = write_notebook(tmp_path / "wrong.ipynb",
+                          "# same-as: shared.MultiHeadAttention\n"
+                          "from torch import nn\n"
+                          "class MultiHeadAttention(nn.Module):\n"
+                          "    def __init__(self, d_in, d_out, context_length, dropout, num_heads, qkv_bias=False):\n"
+                          "        super().__init__()\n"
+                          "        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)\n"
+                          "        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)\n"
+                          "        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)\n"
+                          "        self.out_proj = nn.Linear(d_out, d_out)\n"
+                          "    def forward(self, x):\n"
+                          "        return self.out_proj(self.W_value(x))  # no attention at all\n")
+    with pytest.raises(pytest.fail.Exception, match="same-as checks"):
+        execute_notebook(path)
