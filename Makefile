@@ -36,7 +36,7 @@ lab: $(STAMP)
 	$(PY) -m jupyter lab
 
 tokenizer: $(STAMP)
-	$(PY) -m shared.bpe --retrain-embedded
+	$(PY) -m shared.embedded_bpe --retrain
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

@@ -8,6 +8,10 @@ Each module's docstring names the chapter that introduces it; `shared/README.md`
 
 # Chapter 2: text data -------------------------------------------------------------------------
 from shared.device import get_device, set_seed
+from shared.simple_tokenizers import SimpleTokenizerV1, SimpleTokenizerV2, CharTokenizer, build_vocab
+from shared.bpe import BPETokenizer, GPT2_SPLIT_PATTERN
+from shared.tokenizer import get_tokenizer
+from shared.data import GPTDatasetV1, create_dataloader_v1, load_corpus
 
 # Chapter 3: attention -------------------------------------------------------------------------
 from shared.attention import CausalAttention, MultiHeadAttention, MultiHeadAttentionWrapper

@@ -8,7 +8,7 @@ Usage:
 
 Both are byte-level BPE tokenizers built by `shared.bpe.BPETokenizer` and run by tiktoken's fast
 encoder. The embedded one (2,048 tokens, `<|endoftext|>` = 2047) was trained on the project's corpus;
-retrain it with `python -m shared.bpe --retrain-embedded`.
+retrain it with `python -m shared.embedded_bpe --retrain`.
 """
 
 from __future__ import annotations
