@@ -1,4 +1,4 @@
-"""Causal self-attention, one head and many (Chapter 3; the KV cache is used from Chapter 4 on).
+"""Self-attention, one causal head and many (Chapter 3; the KV cache is used from Chapter 4 on).
 
 Usage:
     from shared import MultiHeadAttention
@@ -10,6 +10,9 @@ Usage:
   -inf, softmax over scaled scores, dropout on the weights, weighted sum of V.
 - True: `torch.nn.functional.scaled_dot_product_attention`, which picks FlashAttention or the
   memory-efficient kernel on CUDA. Dropout is applied only in training mode. Same result.
+
+`SelfAttention_v1` (weights as `nn.Parameter`) and `SelfAttention_v2` (weights as `nn.Linear`) are the
+chapter's first trainable versions: no mask, no dropout, every token sees every other token.
 
 With `use_cache=True` the module keeps the keys and values of the tokens it has seen, so generation
 can feed one new token at a time; `reset_cache()` empties it (see `generate_text_simple`).
@@ -28,6 +31,42 @@ def _check_length(num_tokens: int, context_length: int) -> None:
             f"got {num_tokens} tokens but this attention layer was built for context_length="
             f"{context_length}; crop the input to its last {context_length} tokens or build a larger model"
         )
+
+
+class SelfAttention_v1(nn.Module):
+    """Scaled dot-product self-attention with the three projections as raw (d_in, d_out) matrices."""
+
+    def __init__(self, d_in: int, d_out: int):
+        super().__init__()
+        self.W_query = nn.Parameter(torch.rand(d_in, d_out))
+        self.W_key = nn.Parameter(torch.rand(d_in, d_out))
+        self.W_value = nn.Parameter(torch.rand(d_in, d_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        queries, keys, values = x @ self.W_query, x @ self.W_key, x @ self.W_value  # (num_tokens, d_out)
+        attn_scores = queries @ keys.transpose(-2, -1)  # (num_tokens, num_tokens)
+        attn_weights = torch.softmax(attn_scores / keys.shape[-1] ** 0.5, dim=-1)
+        return attn_weights @ values  # (num_tokens, d_out)
+
+
+class SelfAttention_v2(nn.Module):
+    """The same computation with `nn.Linear` layers (better initialisation, optional bias).
+
+    `nn.Linear` stores its weight as (d_out, d_in) and computes x @ weight.T, so
+    `SelfAttention_v1.W_query` corresponds to `SelfAttention_v2.W_query.weight.T`.
+    """
+
+    def __init__(self, d_in: int, d_out: int, qkv_bias: bool = False):
+        super().__init__()
+        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
+        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        queries, keys, values = self.W_query(x), self.W_key(x), self.W_value(x)  # (num_tokens, d_out)
+        attn_scores = queries @ keys.transpose(-2, -1)  # (num_tokens, num_tokens)
+        attn_weights = torch.softmax(attn_scores / keys.shape[-1] ** 0.5, dim=-1)
+        return attn_weights @ values  # (num_tokens, d_out)
 
 
 class CausalAttention(nn.Module):
@@ -81,7 +120,8 @@ class MultiHeadAttention(nn.Module):
                  qkv_bias: bool = False, use_sdpa: bool = False):
         super().__init__()
         if num_heads <= 0 or d_out % num_heads != 0:
-            raise ValueError(f"d_out ({d_out}) must be divisible by num_heads ({num_heads})")
+            raise ValueError(f"d_out ({d_out}) must be divisible by num_heads ({num_heads}): each head gets "
+                             f"d_out // num_heads dimensions")
         self.d_out = d_out
         self.num_heads = num_heads
         self.head_dim = d_out // num_heads
