@@ -14,6 +14,13 @@ from shared.tokenizer import get_tokenizer
 from shared.data import GPTDatasetV1, create_dataloader_v1, load_corpus
 
 # Chapter 3: attention -------------------------------------------------------------------------
-from shared.attention import CausalAttention, MultiHeadAttention, MultiHeadAttentionWrapper
+from shared.attention import (SelfAttention_v1, SelfAttention_v2, CausalAttention, MultiHeadAttention,
+                              MultiHeadAttentionWrapper)
 
 # Chapter 4: the GPT model ---------------------------------------------------------------------
+from shared.config import (GPT_CONFIG_124M, GPT_CONFIG_355M, GPT_CONFIG_774M, GPT_CONFIG_1558M, GPT_CONFIG_SMALL,
+                           GPT_CONFIG_TINY, MODEL_CONFIGS, get_config, validate_config)
+from shared.layers import LayerNorm, GELU, FeedForward
+from shared.model import TransformerBlock, GPTModel
+from shared.generation import generate_text_simple
+from shared.weights import load_hf_gpt2_weights
