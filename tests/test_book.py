@@ -95,3 +95,14 @@ def test_same_as_case_catches_a_wrong_version(tmp_path):
                           "        return self.out_proj(self.W_value(x))  # no attention at all\n")
     with pytest.raises(pytest.fail.Exception, match="same-as checks"):
         execute_notebook(path)
+
+
+def test_every_shared_module_is_listed_and_names_its_chapter():
+    readme = (REPO_ROOT / "shared" / "README.md").read_text(encoding="utf-8")
+    for module in sorted((REPO_ROOT / "shared").glob("*.py")):
+        if module.name == "__init__.py":
+            continue
+        assert f"`{module.name}`" in readme, f"shared/README.md does not list {module.name}"
+        docstring = module.read_text(encoding="utf-8").split('"""')[1]
+        assert re.search(r"Chapter \d|infrastructure", docstring), f"{module.name}'s docstring names no chapter"
+        assert "Usage:" in docstring, f"{module.name}'s docstring has no usage line"
