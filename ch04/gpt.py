@@ -27,6 +27,7 @@ from shared import (
     get_tokenizer,
     set_seed,
 )
+from shared.resources import ResourceError
 
 DEFAULT_PROMPT = "Every light needs a keeper"
 
@@ -80,4 +81,7 @@ def main(argv: list[str] | None = None) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ResourceError as err:  # a book resource is missing: say what to do, no traceback
+        raise SystemExit(f"error: {err}") from None

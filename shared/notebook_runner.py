@@ -13,6 +13,7 @@ at the end; the exit status is 1 if any notebook failed.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -83,9 +84,10 @@ def execute_notebook(path: Path, timeout: int = 600, extra_cells: list[str] | No
     nb = nbformat.read(path, as_version=4)
     n_own = len(nb.cells)
     nb.cells.extend(nbformat.v4.new_code_cell(src) for src in (extra_cells or []))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False, coalesce_streams=True,
                             resources={"metadata": {"path": str(path.parent)}})
-    with client.setup_kernel():
+    # the kernel's own stderr only carries start-up chatter; cell errors arrive through the client
+    with client.setup_kernel(stderr=subprocess.DEVNULL):
         for index, cell in enumerate(nb.cells):
             try:
                 client.execute_cell(cell, index)
