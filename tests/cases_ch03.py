@@ -10,35 +10,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from equivalence import same_as_case
-
-
-def _same_weights(notebook_module: torch.nn.Module, shared_module: torch.nn.Module) -> None:
-    notebook_state = notebook_module.state_dict()
-    assert notebook_state.keys() == shared_module.state_dict().keys(), "parameter names differ"
-    shared_module.load_state_dict(notebook_state)
-
-
-def _assert_same_outputs(notebook_module, shared_module, x: torch.Tensor, dropout_seed: int = 7) -> None:
-    notebook_module.eval()
-    shared_module.eval()
-    with torch.no_grad():
-        torch.testing.assert_close(notebook_module(x), shared_module(x), rtol=1e-5, atol=1e-6)
-        notebook_module.train()
-        shared_module.train()
-        torch.manual_seed(dropout_seed)
-        from_notebook = notebook_module(x)
-        torch.manual_seed(dropout_seed)
-        torch.testing.assert_close(from_notebook, shared_module(x), rtol=1e-5, atol=1e-6)
+from equivalence import assert_same_outputs, copy_weights, same_as_case
 
 
 @same_as_case("SelfAttention_v1")
 def _(notebook_cls, shared_cls):
     torch.manual_seed(0)
     notebook_sa, shared_sa = notebook_cls(3, 2), shared_cls(3, 2)
-    _same_weights(notebook_sa, shared_sa)
+    copy_weights(notebook_sa, shared_sa)
     x = torch.rand(6, 3)  # (num_tokens, d_in)
-    _assert_same_outputs(notebook_sa, shared_sa, x)
+    assert_same_outputs(notebook_sa, shared_sa, x)
 
 
 @same_as_case("SelfAttention_v2")
@@ -46,8 +27,8 @@ def _(notebook_cls, shared_cls):
     torch.manual_seed(0)
     for qkv_bias in (False, True):
         notebook_sa, shared_sa = notebook_cls(5, 4, qkv_bias=qkv_bias), shared_cls(5, 4, qkv_bias=qkv_bias)
-        _same_weights(notebook_sa, shared_sa)
-        _assert_same_outputs(notebook_sa, shared_sa, torch.randn(7, 5))
+        copy_weights(notebook_sa, shared_sa)
+        assert_same_outputs(notebook_sa, shared_sa, torch.randn(7, 5))
 
 
 @same_as_case("CausalAttention")
@@ -55,9 +36,9 @@ def _(notebook_cls, shared_cls):
     torch.manual_seed(0)
     args = dict(d_in=5, d_out=4, context_length=8, dropout=0.3, qkv_bias=True)
     notebook_ca, shared_ca = notebook_cls(**args), shared_cls(**args)
-    _same_weights(notebook_ca, shared_ca)
+    copy_weights(notebook_ca, shared_ca)
     for num_tokens in (1, 6, 8):
-        _assert_same_outputs(notebook_ca, shared_ca, torch.randn(2, num_tokens, 5))
+        assert_same_outputs(notebook_ca, shared_ca, torch.randn(2, num_tokens, 5))
     for module in (notebook_ca, shared_ca):
         with pytest.raises(ValueError):
             module(torch.randn(1, 9, 5))
@@ -68,9 +49,9 @@ def _(notebook_cls, shared_cls):
     torch.manual_seed(0)
     args = dict(d_in=5, d_out=3, context_length=8, dropout=0.2, num_heads=3, qkv_bias=True)
     notebook_mha, shared_mha = notebook_cls(**args), shared_cls(**args)
-    _same_weights(notebook_mha, shared_mha)
+    copy_weights(notebook_mha, shared_mha)
     for num_tokens in (1, 8):
-        _assert_same_outputs(notebook_mha, shared_mha, torch.randn(2, num_tokens, 5))
+        assert_same_outputs(notebook_mha, shared_mha, torch.randn(2, num_tokens, 5))
 
 
 @same_as_case("MultiHeadAttention")
@@ -79,9 +60,9 @@ def _(notebook_cls, shared_cls):
     for qkv_bias in (False, True):
         args = dict(d_in=6, d_out=8, context_length=10, dropout=0.25, num_heads=4, qkv_bias=qkv_bias)
         notebook_mha, shared_mha = notebook_cls(**args), shared_cls(**args)
-        _same_weights(notebook_mha, shared_mha)
+        copy_weights(notebook_mha, shared_mha)
         for num_tokens in (1, 7, 10):
-            _assert_same_outputs(notebook_mha, shared_mha, torch.randn(3, num_tokens, 6))
+            assert_same_outputs(notebook_mha, shared_mha, torch.randn(3, num_tokens, 6))
         for module in (notebook_mha, shared_mha):
             with pytest.raises(ValueError):
                 module(torch.randn(1, 11, 6))

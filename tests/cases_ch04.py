@@ -10,16 +10,10 @@ rates); the cases compare the behaviour the notebook versions have: explicit att
 from __future__ import annotations
 
 import torch
-from equivalence import same_as_case
+from equivalence import assert_same_outputs, copy_weights, same_as_case
 
 CFG = {"vocab_size": 50, "context_length": 10, "emb_dim": 12, "n_heads": 3, "n_layers": 2,
        "drop_rate": 0.2, "qkv_bias": True}
-
-
-def _same_weights(notebook_module: torch.nn.Module, shared_module: torch.nn.Module) -> None:
-    notebook_state = notebook_module.state_dict()
-    assert notebook_state.keys() == shared_module.state_dict().keys(), "parameter names differ"
-    shared_module.load_state_dict(notebook_state)
 
 
 def _randomize(module: torch.nn.Module) -> None:
@@ -29,27 +23,14 @@ def _randomize(module: torch.nn.Module) -> None:
             p.add_(0.1 * torch.randn_like(p))
 
 
-def _assert_same_outputs(notebook_module, shared_module, x: torch.Tensor, dropout_seed: int = 7) -> None:
-    with torch.no_grad():
-        notebook_module.eval()
-        shared_module.eval()
-        torch.testing.assert_close(notebook_module(x), shared_module(x), rtol=1e-5, atol=1e-5)
-        notebook_module.train()
-        shared_module.train()
-        torch.manual_seed(dropout_seed)
-        from_notebook = notebook_module(x)
-        torch.manual_seed(dropout_seed)
-        torch.testing.assert_close(from_notebook, shared_module(x), rtol=1e-5, atol=1e-5)
-
-
 @same_as_case("LayerNorm")
 def _(notebook_cls, shared_cls):
     torch.manual_seed(0)
     notebook_ln, shared_ln = notebook_cls(emb_dim=6), shared_cls(emb_dim=6)
     _randomize(notebook_ln)
-    _same_weights(notebook_ln, shared_ln)
+    copy_weights(notebook_ln, shared_ln)
     x = torch.cat([torch.randn(2, 3, 6) * 5 + 2, torch.full((2, 1, 6), 3.0)], dim=1)  # incl. a constant vector
-    _assert_same_outputs(notebook_ln, shared_ln, x)
+    assert_same_outputs(notebook_ln, shared_ln, x)
 
 
 @same_as_case("GELU")
@@ -62,8 +43,8 @@ def _(notebook_cls, shared_cls):
 def _(notebook_cls, shared_cls):
     torch.manual_seed(0)
     notebook_ff, shared_ff = notebook_cls(CFG), shared_cls(CFG)
-    _same_weights(notebook_ff, shared_ff)
-    _assert_same_outputs(notebook_ff, shared_ff, torch.randn(2, 5, CFG["emb_dim"]))
+    copy_weights(notebook_ff, shared_ff)
+    assert_same_outputs(notebook_ff, shared_ff, torch.randn(2, 5, CFG["emb_dim"]))
 
 
 @same_as_case("TransformerBlock")
@@ -73,13 +54,13 @@ def _(notebook_cls, shared_cls):
     _randomize(notebook_block)
     for use_sdpa in (False, True):
         shared_block = shared_cls(CFG, use_sdpa=use_sdpa)
-        _same_weights(notebook_block, shared_block)
+        copy_weights(notebook_block, shared_block)
         x = torch.randn(2, CFG["context_length"], CFG["emb_dim"])
         if use_sdpa:  # SDPA draws its dropout masks differently: compare without dropout only
             with torch.no_grad():
                 torch.testing.assert_close(notebook_block.eval()(x), shared_block.eval()(x), rtol=1e-5, atol=1e-5)
         else:
-            _assert_same_outputs(notebook_block, shared_block, x)
+            assert_same_outputs(notebook_block, shared_block, x)
 
 
 @same_as_case("GPTModel")
@@ -89,14 +70,14 @@ def _(notebook_cls, shared_cls):
     _randomize(notebook_model)
     for use_sdpa in (False, True):
         shared_model = shared_cls(CFG, use_sdpa=use_sdpa)
-        _same_weights(notebook_model, shared_model)
+        copy_weights(notebook_model, shared_model)
         ids = torch.randint(0, CFG["vocab_size"], (3, CFG["context_length"]))
         if use_sdpa:
             with torch.no_grad():
                 torch.testing.assert_close(notebook_model.eval()(ids), shared_model.eval()(ids), rtol=1e-5, atol=1e-5)
         else:
-            _assert_same_outputs(notebook_model, shared_model, ids)
-            _assert_same_outputs(notebook_model, shared_model, ids[:, :1])
+            assert_same_outputs(notebook_model, shared_model, ids)
+            assert_same_outputs(notebook_model, shared_model, ids[:, :1])
 
 
 @same_as_case("generate_text_simple")

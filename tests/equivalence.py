@@ -71,3 +71,29 @@ def check(namespace: dict[str, Any], names: list[str]) -> None:
             raise AssertionError(f"shared has no {name} to compare the notebook's version with")
         CASES[name](namespace[name], getattr(shared, name))
         print(f"same-as shared.{name}: ok")
+
+
+# --- helpers for the cases -------------------------------------------------------------------------------
+
+
+def copy_weights(notebook_module, shared_module) -> None:
+    """Give the shared module the notebook module's weights; the parameter names must be the same."""
+    notebook_state = notebook_module.state_dict()
+    assert notebook_state.keys() == shared_module.state_dict().keys(), "parameter names differ"
+    shared_module.load_state_dict(notebook_state)
+
+
+def assert_same_outputs(notebook_module, shared_module, x, dropout_seed: int = 7, tol: float = 1e-5) -> None:
+    """Same outputs in eval mode, and in training mode with the same dropout seed."""
+    import torch
+
+    with torch.no_grad():
+        notebook_module.eval()
+        shared_module.eval()
+        torch.testing.assert_close(notebook_module(x), shared_module(x), rtol=tol, atol=tol)
+        notebook_module.train()
+        shared_module.train()
+        torch.manual_seed(dropout_seed)
+        from_notebook = notebook_module(x)
+        torch.manual_seed(dropout_seed)
+        torch.testing.assert_close(from_notebook, shared_module(x), rtol=tol, atol=tol)
