@@ -21,6 +21,7 @@ from shared.attention import (SelfAttention_v1, SelfAttention_v2, CausalAttentio
 from shared.config import (GPT_CONFIG_124M, GPT_CONFIG_355M, GPT_CONFIG_774M, GPT_CONFIG_1558M, GPT_CONFIG_SMALL,
                            GPT_CONFIG_TINY, MODEL_CONFIGS, get_config, validate_config)
 from shared.layers import LayerNorm, GELU, FeedForward
+from shared.kv_cache import KVCache
 from shared.model import TransformerBlock, GPTModel
 from shared.generation import generate_text_simple
 from shared.weights import load_hf_gpt2_weights

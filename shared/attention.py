@@ -14,15 +14,27 @@ Usage:
 `SelfAttention_v1` (weights as `nn.Parameter`) and `SelfAttention_v2` (weights as `nn.Linear`) are the
 chapter's first trainable versions: no mask, no dropout, every token sees every other token.
 
-With `use_cache=True` the module keeps the keys and values of the tokens it has seen, so generation
-can feed one new token at a time; `reset_cache()` empties it (see `generate_text_simple`).
+`MultiHeadAttention.forward(x, kv_cache=...)` takes one layer's view of a `shared.KVCache`: the new
+tokens' keys and values are stored there and the queries attend to every cached token before them, so
+generation can feed one new token at a time (see `shared/kv_cache.py` and `generate_text_simple`).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from shared.kv_cache import LayerKV
+
+
+def _check_batched(x: torch.Tensor, layer: str) -> None:
+    if x.dim() != 3:
+        raise ValueError(f"{layer} expects a batch of token vectors of shape (batch, num_tokens, d_in), got shape "
+                         f"{tuple(x.shape)}; for a single sequence of shape (num_tokens, d_in) use x.unsqueeze(0)")
 
 
 def _check_length(num_tokens: int, context_length: int) -> None:
@@ -84,6 +96,7 @@ class CausalAttention(nn.Module):
                              persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_batched(x, type(self).__name__)
         b, num_tokens, d_in = x.shape
         _check_length(num_tokens, self.context_length)
         queries, keys, values = self.W_query(x), self.W_key(x), self.W_value(x)  # (b, num_tokens, d_out)
@@ -136,46 +149,39 @@ class MultiHeadAttention(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.register_buffer("mask", torch.triu(torch.ones(context_length, context_length), diagonal=1),
                              persistent=False)
-        self.reset_cache()
-
-    def reset_cache(self) -> None:
-        """Forget the cached keys and values (start of a new sequence)."""
-        self.cache_k: torch.Tensor | None = None
-        self.cache_v: torch.Tensor | None = None
-
-    @property
-    def cache_length(self) -> int:
-        return 0 if self.cache_k is None else self.cache_k.shape[2]
 
     def _split_heads(self, t: torch.Tensor) -> torch.Tensor:
         b, num_tokens, _ = t.shape
         # (b, num_tokens, d_out) -> (b, num_heads, num_tokens, head_dim)
         return t.view(b, num_tokens, self.num_heads, self.head_dim).transpose(1, 2)
 
-    def forward(self, x: torch.Tensor, use_cache: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, kv_cache: LayerKV | None = None) -> torch.Tensor:
+        _check_batched(x, type(self).__name__)
         b, num_tokens, _ = x.shape
-        past = self.cache_length if use_cache else 0
-        _check_length(past + num_tokens, self.context_length)
+        if kv_cache is None:
+            _check_length(num_tokens, self.context_length)
 
         queries = self._split_heads(self.W_query(x))  # (b, num_heads, num_tokens, head_dim)
         keys = self._split_heads(self.W_key(x))
         values = self._split_heads(self.W_value(x))
-        if use_cache:
-            if self.cache_k is not None:
-                keys = torch.cat([self.cache_k, keys], dim=2)  # (b, num_heads, past + num_tokens, head_dim)
-                values = torch.cat([self.cache_v, values], dim=2)
-            self.cache_k, self.cache_v = keys, values
 
-        # query i sits at position past + i and may see keys 0 .. past + i
-        future = self.mask.bool()[past:past + num_tokens, :past + num_tokens]
+        causal, allowed = True, None  # plain causal attention, or an explicit "may attend" mask (None: every key)
+        if kv_cache is not None:
+            keys, values = kv_cache.update(keys, values)  # (b, num_heads, cached + num_tokens, head_dim)
+            if not kv_cache.is_prefill:
+                causal, allowed = False, kv_cache.mask()  # (b, 1, num_tokens, num_keys) or None
+
         if self.use_sdpa:
             context = F.scaled_dot_product_attention(
-                queries, keys, values, attn_mask=None if past == 0 else ~future,
-                dropout_p=self.dropout_p if self.training else 0.0, is_causal=past == 0,
+                queries, keys, values, attn_mask=allowed, is_causal=causal,
+                dropout_p=self.dropout_p if self.training else 0.0,
             )
         else:
-            attn_scores = queries @ keys.transpose(2, 3)  # (b, num_heads, num_tokens, past + num_tokens)
-            attn_scores = attn_scores.masked_fill(future, -torch.inf)
+            attn_scores = queries @ keys.transpose(2, 3)  # (b, num_heads, num_tokens, num_keys)
+            if causal:
+                attn_scores = attn_scores.masked_fill(self.mask.bool()[:num_tokens, :num_tokens], -torch.inf)
+            elif allowed is not None:
+                attn_scores = attn_scores.masked_fill(~allowed, -torch.inf)
             attn_weights = torch.softmax(attn_scores / self.head_dim**0.5, dim=-1)
             context = self.dropout(attn_weights) @ values  # (b, num_heads, num_tokens, head_dim)
 

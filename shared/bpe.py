@@ -73,6 +73,7 @@ class BPETokenizer:
         The special tokens are cut out of the text (never merged) and get the ids after the last merge.
         Ties between equally frequent pairs go to the smallest pair of ids, so training is deterministic.
         """
+        allowed_special = _special_set(allowed_special, "allowed_special")
         n_merges = vocab_size - 256 - len(allowed_special)
         if n_merges < 0:
             raise ValueError(f"vocab_size must be at least 256 + {len(allowed_special)} special tokens")
@@ -91,7 +92,10 @@ class BPETokenizer:
     # ---- encoding and decoding -----------------------------------------------------------------------------
     def encode(self, text: str, allowed_special: Collection[str] | Literal["all"] = frozenset()) -> list[int]:
         """Text -> token ids. A special token in `text` that is not allowed raises ValueError (as in tiktoken)."""
-        allowed = set(self.special_tokens) if allowed_special == "all" else set(allowed_special)
+        if not isinstance(text, str):
+            raise TypeError(f"encode takes a str, got {type(text).__name__}")
+        allowed = set(self.special_tokens) if allowed_special == "all" else _special_set(allowed_special,
+                                                                                          "allowed_special")
         for token in self.special_tokens.keys() - allowed:
             if token in text:
                 raise ValueError(f"the text contains the special token {token!r}, which is not allowed; pass "
@@ -130,7 +134,7 @@ class BPETokenizer:
 
     def decode_bytes(self, ids: Iterable[int]) -> bytes:
         out = []
-        for i in ids:
+        for i in _as_id_list(ids):
             if i not in self.id_to_bytes:
                 raise ValueError(f"token id {i} is not in this vocabulary (ids 0..{self.vocab_size - 1})")
             out.append(self.id_to_bytes[i])
@@ -141,8 +145,21 @@ class BPETokenizer:
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
     # ---- interoperability: tiktoken and files -------------------------------------------------------------
+    def check_ids(self) -> None:
+        """Raise ValueError unless the ids are exactly 0 .. vocab_size - 1, each used once (what tiktoken needs)."""
+        ids = list(self.ranks.values()) + list(self.special_tokens.values())
+        duplicates = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+        missing = sorted(set(range(len(ids))) - set(ids))
+        if duplicates or missing:
+            what = f"ids used twice: {duplicates[:5]}" if duplicates else f"ids missing: {missing[:5]}"
+            raise ValueError(f"this tokenizer's ids must run from 0 to {len(ids) - 1} without gaps or repeats "
+                             f"({what}); special tokens take the ids after the last merge")
+        if any(bytes([b]) not in self.ranks for b in range(256)):
+            raise ValueError("a byte-level BPE needs all 256 single bytes among its tokens")
+
     def to_tiktoken(self, name: str) -> tiktoken.Encoding:
         """The same tokenizer as a `tiktoken.Encoding` (tiktoken's fast Rust encoder)."""
+        self.check_ids()
         return tiktoken.Encoding(name, pat_str=GPT2_SPLIT_PATTERN, mergeable_ranks=self.ranks,
                                  special_tokens=self.special_tokens, explicit_n_vocab=self.vocab_size)
 
@@ -165,17 +182,32 @@ class BPETokenizer:
     def load(cls, path: str | Path) -> BPETokenizer:
         """Read <path>.tiktoken and <path>.json written by `save`."""
         path = Path(path)
-        meta = json.loads(_with_suffix(path, ".json").read_text(encoding="utf-8"))
-        if meta["pat_str"] != GPT2_SPLIT_PATTERN:
-            raise ValueError(f"{path}.json uses another pre-tokenizer pattern; BPETokenizer only knows GPT-2's")
+        meta_path, ranks_path = _with_suffix(path, ".json"), _with_suffix(path, ".tiktoken")
+        for needed in (meta_path, ranks_path):
+            if not needed.is_file():
+                raise FileNotFoundError(f"{needed} does not exist; a saved tokenizer is two files, "
+                                        f"{path.name}.tiktoken and {path.name}.json (see BPETokenizer.save)")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            pattern, special_tokens, vocab_size = meta["pat_str"], meta["special_tokens"], meta["vocab_size"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{meta_path} is not a tokenizer description written by BPETokenizer.save "
+                             f"({type(err).__name__}: {err})") from None
+        if pattern != GPT2_SPLIT_PATTERN:
+            raise ValueError(f"{meta_path} uses another pre-tokenizer pattern; BPETokenizer only knows GPT-2's")
         ranks = {}
-        for line in _with_suffix(path, ".tiktoken").read_text(encoding="ascii").splitlines():
+        for number, line in enumerate(ranks_path.read_bytes().decode("ascii", errors="replace").splitlines(), 1):
             if line:
-                token, rank = line.split()
-                ranks[base64.b64decode(token)] = int(rank)
-        tokenizer = cls(ranks, meta["special_tokens"])
-        if tokenizer.vocab_size != meta["vocab_size"]:
-            raise ValueError(f"{path}: vocab_size is {meta['vocab_size']} but the files hold {tokenizer.vocab_size}")
+                token, rank = _parse_rank_line(line, ranks_path, number)
+                ranks[token] = rank
+        tokenizer = cls(ranks, special_tokens)
+        if tokenizer.vocab_size != vocab_size:
+            raise ValueError(f"{path}: the .json says vocab_size {vocab_size} but the files hold "
+                             f"{tokenizer.vocab_size} tokens; the .tiktoken file may be truncated")
+        try:
+            tokenizer.check_ids()
+        except ValueError as err:
+            raise ValueError(f"{ranks_path}: {err}") from None
         return tokenizer
 
     @classmethod
@@ -186,6 +218,44 @@ class BPETokenizer:
 
 
 # ---- helpers --------------------------------------------------------------------------------------------------
+def _special_set(value: Collection[str], argument: str) -> set[str]:
+    """A set of special-token strings; one string is one token (never split into its characters)."""
+    if isinstance(value, str):
+        return {value}
+    items = set(value)
+    if not all(isinstance(item, str) for item in items):
+        raise TypeError(f"{argument} must be special-token strings such as {{'<|endoftext|>'}}, got {value!r}")
+    return items
+
+
+def _as_id_list(ids: Iterable[int]) -> list[int]:
+    """Token ids as a list of ints: accepts a list, a 1-D tensor or array; rejects text and batches clearly."""
+    if isinstance(ids, (str, bytes)):
+        raise TypeError(f"decode takes token ids (ints), got a {type(ids).__name__}: to turn text into ids use encode")
+    if hasattr(ids, "tolist") and hasattr(ids, "ndim"):  # torch tensor or numpy array
+        if ids.ndim > 1:
+            raise ValueError(f"decode takes one sequence of ids, got a batch of shape {tuple(ids.shape)}: "
+                             f"decode each row, e.g. decode(ids[0].tolist())")
+        ids = ids.tolist()
+    ids = [ids] if isinstance(ids, int) else list(ids)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        bad = next(i for i in ids if not isinstance(i, int) or isinstance(i, bool))
+        raise TypeError(f"decode takes integer token ids, got {bad!r} ({type(bad).__name__}) among them")
+    return ids
+
+
+def _parse_rank_line(line: str, path: Path, number: int) -> tuple[bytes, int]:
+    """(token bytes, rank) of one '<base64> <rank>' line of a .tiktoken file, or a ValueError naming the line."""
+    parts = line.split()
+    try:
+        if len(parts) != 2:
+            raise ValueError("expected '<base64 bytes> <rank>'")
+        return base64.b64decode(parts[0], validate=True), int(parts[1])
+    except ValueError as err:
+        raise ValueError(f"{path}, line {number}: {line[:60]!r} is not a valid token line ({err}); "
+                         f"the file is damaged or not a .tiktoken rank file") from None
+
+
 def _with_suffix(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)  # not with_suffix: "gpt.v2" must not lose its ".v2"
 

@@ -27,6 +27,8 @@ and a few optional keys that `validate_config` fills in when they are absent:
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 REQUIRED_KEYS: dict[str, type] = {
@@ -72,14 +74,18 @@ GPT_CONFIG_TINY = {
     "qkv_bias": False,
 }
 
-MODEL_CONFIGS: dict[str, dict[str, Any]] = {
-    "gpt2-small (124M)": GPT_CONFIG_124M,
-    "gpt2-medium (355M)": GPT_CONFIG_355M,
-    "gpt2-large (774M)": GPT_CONFIG_774M,
-    "gpt2-xl (1558M)": GPT_CONFIG_1558M,
-    "small-cpu": GPT_CONFIG_SMALL,
-    "tiny": GPT_CONFIG_TINY,
-}
+# the registry keeps its own frozen copies: editing GPT_CONFIG_TINY["emb_dim"] in a notebook changes that
+# dict only, never what get_config("tiny") returns later
+MODEL_CONFIGS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    name: MappingProxyType(dict(cfg)) for name, cfg in {
+        "gpt2-small (124M)": GPT_CONFIG_124M,
+        "gpt2-medium (355M)": GPT_CONFIG_355M,
+        "gpt2-large (774M)": GPT_CONFIG_774M,
+        "gpt2-xl (1558M)": GPT_CONFIG_1558M,
+        "small-cpu": GPT_CONFIG_SMALL,
+        "tiny": GPT_CONFIG_TINY,
+    }.items()
+})
 
 
 def _type_ok(value: Any, expected: type) -> bool:
@@ -95,7 +101,7 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
 
     All problems are reported together in one message, each with what to change.
     """
-    if not isinstance(cfg, dict):
+    if not isinstance(cfg, Mapping):
         raise ValueError(f"a model configuration must be a dict, got {type(cfg).__name__}; "
                          f"start from get_config('small-cpu') or GPT_CONFIG_124M")
     known = {**REQUIRED_KEYS, **OPTIONAL_KEYS}
@@ -109,22 +115,26 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
     if missing:
         problems.append(f"missing key(s) {', '.join(map(repr, missing))} (every configuration needs "
                         f"{', '.join(REQUIRED_KEYS)}; start from a preset: get_config('small-cpu', ...))")
+    usable = {}  # the keys present with the right type: their values are checked below
     for key, expected in known.items():
-        if key in cfg and not _type_ok(cfg[key], expected):
+        if key not in cfg:
+            continue
+        if _type_ok(cfg[key], expected):
+            usable[key] = cfg[key]
+        else:
             problems.append(f"{key!r} must be {expected.__name__}, got {cfg[key]!r} ({type(cfg[key]).__name__})")
-    if problems:  # the checks below need the right keys and types
-        raise ValueError("invalid model configuration:\n  - " + "\n  - ".join(problems))
 
     for key in ("vocab_size", "context_length", "emb_dim", "n_heads", "n_layers"):
-        if cfg[key] <= 0:
-            problems.append(f"{key!r} must be a positive number, got {cfg[key]}")
-    if cfg["n_heads"] > 0 and cfg["emb_dim"] % cfg["n_heads"] != 0:
-        divisors = [h for h in range(1, min(cfg["emb_dim"], 64) + 1) if cfg["emb_dim"] % h == 0]
-        problems.append(f"emb_dim ({cfg['emb_dim']}) must be divisible by n_heads ({cfg['n_heads']}) so each "
-                        f"head gets emb_dim // n_heads dimensions; choose n_heads from {divisors}")
+        if key in usable and usable[key] <= 0:
+            problems.append(f"{key!r} must be a positive number, got {usable[key]}")
+    emb_dim, n_heads = usable.get("emb_dim", 0), usable.get("n_heads", 0)
+    if emb_dim > 0 and n_heads > 0 and emb_dim % n_heads != 0:
+        divisors = [h for h in range(1, min(emb_dim, 64) + 1) if emb_dim % h == 0]
+        problems.append(f"emb_dim ({emb_dim}) must be divisible by n_heads ({n_heads}) so each head gets "
+                        f"emb_dim // n_heads dimensions; choose n_heads from {divisors}")
     for key in DROP_KEYS:
-        if key in cfg and not 0.0 <= cfg[key] < 1.0:
-            problems.append(f"{key!r} is a probability and must be in [0, 1), got {cfg[key]}")
+        if key in usable and not 0.0 <= usable[key] < 1.0:
+            problems.append(f"{key!r} is a probability and must be in [0, 1), got {usable[key]}")
     if problems:
         raise ValueError("invalid model configuration:\n  - " + "\n  - ".join(problems))
 

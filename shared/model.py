@@ -18,9 +18,12 @@ runs the explicit attention written out in Chapter 3. Weights start with PyTorch
 initialisation (as in the book), not GPT-2's. With `cfg["tie_weights"] = True` the output head reuses
 the token-embedding matrix, as GPT-2 does.
 
-KV cache: `model(ids, use_cache=True)` stores every block's keys and values, so the next call can pass
-only the new token(s); their positions continue after the cached tokens. `reset_kv_cache()` starts over.
-`generate_text_simple(..., use_cache=True)` does all of this for you.
+KV cache: `model(ids, kv_cache=cache)` with a `shared.KVCache` stores every block's keys and values, so
+the next call can pass only the new token(s); their positions continue after each row's cached tokens.
+`generate_text_simple(..., use_cache=True)` and `generate(...)` do all of this for you.
+
+Token ids are checked: an id outside [0, vocab_size) (typically GPT-2's tokenizer with a model built for
+the 2,048-token embedded one) raises one ValueError naming the mismatch instead of an index error.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from torch import nn
 
 from shared.attention import MultiHeadAttention
 from shared.config import validate_config
+from shared.kv_cache import KVCache, LayerKV
 from shared.layers import FeedForward, LayerNorm
 
 
@@ -51,9 +55,9 @@ class TransformerBlock(nn.Module):
         self.norm2 = LayerNorm(cfg["emb_dim"])
         self.drop_shortcut = nn.Dropout(cfg["drop_rate_shortcut"])
 
-    def forward(self, x: torch.Tensor, use_cache: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, kv_cache: LayerKV | None = None) -> torch.Tensor:
         # x: (b, num_tokens, emb_dim); the shape never changes inside the block
-        x = x + self.drop_shortcut(self.att(self.norm1(x), use_cache=use_cache))
+        x = x + self.drop_shortcut(self.att(self.norm1(x), kv_cache=kv_cache))
         x = x + self.drop_shortcut(self.ff(self.norm2(x)))
         return x
 
@@ -75,33 +79,51 @@ class GPTModel(nn.Module):
         if cfg["tie_weights"]:
             self.out_head.weight = self.tok_emb.weight  # one (vocab_size, emb_dim) matrix, used twice
 
-    @property
-    def cache_length(self) -> int:
-        """How many tokens the KV cache holds (0 when it is empty)."""
-        return self.trf_blocks[0].att.cache_length
-
-    def reset_kv_cache(self) -> None:
-        """Empty every block's key/value cache (call before a new sequence)."""
-        for block in self.trf_blocks:
-            block.att.reset_cache()
-
-    def forward(self, in_idx: torch.Tensor, use_cache: bool = False) -> torch.Tensor:
-        if in_idx.dim() != 2:
-            raise ValueError(f"expected token ids of shape (batch, num_tokens), got {tuple(in_idx.shape)}; "
-                             f"for a single sequence use ids.unsqueeze(0)")
-        batch_size, num_tokens = in_idx.shape
-        past = self.cache_length if use_cache else 0
-        if past + num_tokens > self.context_length:
-            cached = f" plus {past} cached tokens" if past else ""
-            raise ValueError(
-                f"got {num_tokens} tokens{cached}, but the model supports at most context_length="
-                f"{self.context_length}; crop the input to its last {self.context_length - past} tokens "
-                f"(generate_text_simple does this for you)" + (" or call reset_kv_cache()" if past else "")
-            )
-        positions = torch.arange(past, past + num_tokens, device=in_idx.device)  # (num_tokens,)
+    def forward(self, in_idx: torch.Tensor, kv_cache: KVCache | None = None,
+                last_token_only: bool = False) -> torch.Tensor:
+        """Logits (b, num_tokens, vocab_size) for token ids (b, num_tokens); with `last_token_only`, (b, 1, vocab_size)."""
+        self._check_ids(in_idx, kv_cache)
+        num_tokens = in_idx.shape[1]
+        if kv_cache is None:
+            positions = torch.arange(num_tokens, device=in_idx.device)  # (num_tokens,)
+        else:
+            positions = kv_cache.begin(num_tokens)  # (b, num_tokens): each row continues after its cached tokens
         x = self.tok_emb(in_idx) + self.pos_emb(positions)  # (b, num_tokens, emb_dim)
         x = self.drop_emb(x)
-        for block in self.trf_blocks:
-            x = block(x, use_cache=use_cache)  # (b, num_tokens, emb_dim)
+        for i, block in enumerate(self.trf_blocks):
+            x = block(x, kv_cache=None if kv_cache is None else kv_cache.layer(i))  # (b, num_tokens, emb_dim)
+        if kv_cache is not None:
+            kv_cache.end()
+        if last_token_only:
+            x = x[:, -1:]  # (b, 1, emb_dim): generation only needs the next token's scores
         x = self.final_norm(x)
         return self.out_head(x)  # (b, num_tokens, vocab_size)
+
+    def _check_ids(self, in_idx: torch.Tensor, kv_cache: KVCache | None) -> None:
+        if not isinstance(in_idx, torch.Tensor) or in_idx.dim() != 2:
+            shape = tuple(in_idx.shape) if isinstance(in_idx, torch.Tensor) else type(in_idx).__name__
+            raise ValueError(f"expected token ids as a tensor of shape (batch, num_tokens), got {shape}; for a single "
+                             f"sequence use torch.tensor(ids).unsqueeze(0)")
+        if in_idx.dtype.is_floating_point or in_idx.dtype == torch.bool:
+            raise ValueError(f"token ids must be integers (torch.long), got {in_idx.dtype}")
+        num_tokens = in_idx.shape[1]
+        if kv_cache is not None:
+            if kv_cache.max_len > self.context_length:
+                raise ValueError(f"the KV cache has room for {kv_cache.max_len} tokens but the model only has "
+                                 f"{self.context_length} positions; build it with KVCache.for_model(model, ...)")
+        elif num_tokens > self.context_length:
+            raise ValueError(
+                f"got {num_tokens} tokens, but the model supports at most context_length={self.context_length}; "
+                f"crop the input to its last {self.context_length} tokens (generate_text_simple does this for you)"
+            )
+        vocab_size = self.tok_emb.num_embeddings
+        if torch.compiler.is_compiling():
+            return  # a compiled graph cannot stop on a value; the eager run of the same code checks it
+        if in_idx.numel() and (in_idx.min() < 0 or in_idx.max() >= vocab_size):
+            bad = int(in_idx.max()) if in_idx.max() >= vocab_size else int(in_idx.min())
+            raise ValueError(
+                f"token id {bad} is outside this model's vocabulary [0, {vocab_size}): the ids come from a tokenizer "
+                f"that does not match the model (for example GPT-2's 50,257-token BPE with a model built for the "
+                f"2,048-token embedded tokenizer). Encode with the tokenizer the model was built for, or build the "
+                f"model with vocab_size=tokenizer.n_vocab"
+            )

@@ -75,8 +75,13 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in [
 
 
 def book_resources_enabled() -> bool:
-    """True when LLM_BOOK_RESOURCES=1: notebooks then use GPT-2's tokenizer and the book's data."""
+    """True in book mode (LLM_BOOK_RESOURCES=1): the library's defaults are then the book's files."""
     return os.environ.get("LLM_BOOK_RESOURCES", "") == "1"
+
+
+def use_book_resources(enabled: bool = True) -> None:
+    """Switch book mode on or off for this process (and the processes it starts): the notebooks' switch."""
+    os.environ["LLM_BOOK_RESOURCES"] = "1" if enabled else "0"
 
 
 def cache_dir() -> Path:

@@ -254,3 +254,57 @@ def test_gpt2_to_tiktoken_equals_tiktokens_own(gpt2_pair):
     ours = bpe.to_tiktoken("gpt2-from-scratch")
     assert ours._mergeable_ranks == reference._mergeable_ranks
     assert ours._special_tokens == reference._special_tokens
+
+
+# ---- inputs checked at the boundary ----------------------------------------------------------------------------
+def test_a_special_token_given_as_one_string_is_one_token():
+    text = "The lamp was lit.<|endoftext|>The sea was calm."
+    from_string = BPETokenizer().train(text, 270, allowed_special="<|endoftext|>")
+    from_set = BPETokenizer().train(text, 270, allowed_special={"<|endoftext|>"})
+    assert from_string.special_tokens == from_set.special_tokens == {"<|endoftext|>": 269}
+    assert from_string.encode(text, allowed_special="<|endoftext|>") == from_set.encode(text, allowed_special="all")
+    with pytest.raises(TypeError, match="special-token strings"):
+        BPETokenizer().train(text, 270, allowed_special=[1, 2])
+
+
+def test_to_tiktoken_explains_broken_ids(small_bpe):
+    broken = BPETokenizer(dict(small_bpe.ranks), dict(small_bpe.special_tokens))
+    broken.ranks[b"zzqq"] = 5  # a second token with id 5
+    with pytest.raises(ValueError, match=r"ids must run from 0.*used twice: \[5\]"):
+        broken.to_tiktoken("broken")
+    gap = BPETokenizer({bytes([b]): b for b in range(256)}, {"<|endoftext|>": 300})
+    with pytest.raises(ValueError, match=r"ids missing: \[256"):
+        gap.to_tiktoken("gap")
+
+
+def test_loading_damaged_files_names_the_file_and_line(tmp_path, small_bpe):
+    small_bpe.save(tmp_path / "tok")
+    ranks_file = tmp_path / "tok.tiktoken"
+    lines = ranks_file.read_text().splitlines(keepends=True)
+    ranks_file.write_text("".join(lines[:10]) + "not-base64!! 10\n" + "".join(lines[11:]))
+    with pytest.raises(ValueError, match=r"tok.tiktoken, line 11: 'not-base64!! 10' is not a valid token line"):
+        BPETokenizer.load(tmp_path / "tok")
+    ranks_file.write_text("".join(lines[:10]) + "QQ==\n")
+    with pytest.raises(ValueError, match="line 11.*expected '<base64 bytes> <rank>'"):
+        BPETokenizer.load(tmp_path / "tok")
+    ranks_file.write_text("".join(lines[: len(lines) // 2]))  # cut off half way
+    with pytest.raises(ValueError, match="the .tiktoken file may be truncated"):
+        BPETokenizer.load(tmp_path / "tok")
+    (tmp_path / "tok.json").write_text("{not json")
+    with pytest.raises(ValueError, match="tok.json is not a tokenizer description"):
+        BPETokenizer.load(tmp_path / "tok")
+    with pytest.raises(FileNotFoundError, match="two files"):
+        BPETokenizer.load(tmp_path / "missing")
+
+
+def test_decode_accepts_tensors_and_rejects_text_and_batches(small_bpe):
+    import torch
+
+    ids = small_bpe.encode("The keeper climbed the stairs")
+    assert small_bpe.decode(torch.tensor(ids)) == small_bpe.decode(ids) == "The keeper climbed the stairs"
+    with pytest.raises(TypeError, match="got a str: to turn text into ids use encode"):
+        small_bpe.decode("The keeper")
+    with pytest.raises(TypeError, match=r"integer token ids, got 'a'"):
+        small_bpe.decode(["a", "b"])
+    with pytest.raises(ValueError, match=r"one sequence of ids, got a batch of shape \(1, 5\).*ids\[0\]"):
+        small_bpe.decode(torch.tensor([ids]))

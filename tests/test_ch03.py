@@ -15,6 +15,7 @@ from notebook_checks import chapter_notebooks, execute_notebook
 import shared
 from shared import (
     CausalAttention,
+    KVCache,
     MultiHeadAttention,
     MultiHeadAttentionWrapper,
     SelfAttention_v1,
@@ -37,6 +38,21 @@ def make_attention(kind: str, dropout: float = 0.0, d_in: int = D_IN, context_le
         return MultiHeadAttention(d_in, 8, context_length, dropout, num_heads=4, qkv_bias=True,
                                   use_sdpa=kind == "mha_sdpa")
     raise ValueError(kind)
+
+
+def run_chunks(module: MultiHeadAttention, x: torch.Tensor, chunks: list[int],
+               cache: KVCache | None = None) -> torch.Tensor:
+    """Feed `x` to one attention module chunk by chunk through a one-layer KV cache; the outputs, concatenated."""
+    cache = cache or KVCache(1, x.shape[0], module.num_heads, module.head_dim, module.context_length)
+    pieces, start, already = [], 0, cache.max_length()
+    with torch.no_grad():
+        for size in chunks:
+            cache.begin(size)
+            pieces.append(module(x[:, start:start + size], kv_cache=cache.layer(0)))
+            cache.end()
+            start += size
+            assert cache.max_length() == already + start
+    return torch.cat(pieces, dim=1)
 
 
 CAUSAL_KINDS = ["causal", "wrapper", "mha", "mha_sdpa"]
@@ -90,12 +106,7 @@ def test_future_tokens_do_not_change_earlier_outputs_with_cache(use_sdpa):
     changed = x.clone()
     changed[:, 6:] = torch.randn_like(changed[:, 6:])
 
-    def token_by_token(inputs):
-        module.reset_cache()
-        with torch.no_grad():
-            return torch.cat([module(inputs[:, i:i + 1], use_cache=True) for i in range(inputs.shape[1])], dim=1)
-
-    before, after = token_by_token(x), token_by_token(changed)
+    before, after = run_chunks(module, x, [1] * 10), run_chunks(module, changed, [1] * 10)
     torch.testing.assert_close(before[:, :6], after[:, :6], rtol=0, atol=1e-6)
     assert not torch.allclose(before[:, 6:], after[:, 6:])
 
@@ -126,23 +137,16 @@ def test_cached_matches_uncached(use_sdpa, chunks):
     x = torch.randn(2, sum(chunks), D_IN)
     with torch.no_grad():
         full = module(x)
-        module.reset_cache()
-        pieces, start = [], 0
-        for size in chunks:
-            pieces.append(module(x[:, start:start + size], use_cache=True))
-            start += size
-            assert module.cache_length == start
-    torch.testing.assert_close(torch.cat(pieces, dim=1), full, rtol=1e-5, atol=1e-5)
-    module.reset_cache()
-    assert module.cache_length == 0
+    torch.testing.assert_close(run_chunks(module, x, chunks), full, rtol=1e-5, atol=1e-5)
 
 
-def test_uncached_calls_leave_the_cache_alone():
+def test_a_cache_is_only_used_when_passed():
     module = make_attention("mha").eval()
     x = torch.randn(1, 5, D_IN)
-    module(x[:, :3], use_cache=True)
-    module(x)  # a normal call neither reads nor extends the cache
-    assert module.cache_length == 3
+    cache = KVCache(1, 1, module.num_heads, module.head_dim, CONTEXT)
+    run_chunks(module, x[:, :3], [3], cache)
+    module(x)  # a call without kv_cache neither reads nor extends it
+    assert cache.max_length() == 3
 
 
 # --- wrapper vs multi-head attention ------------------------------------------------------------------
@@ -213,12 +217,20 @@ def test_inputs_longer_than_context_are_rejected(kind):
 @pytest.mark.parametrize("use_sdpa", [False, True])
 def test_cache_plus_new_tokens_longer_than_context_is_rejected(use_sdpa):
     module = make_attention("mha_sdpa" if use_sdpa else "mha").eval()
-    module(torch.randn(1, CONTEXT - 2, D_IN), use_cache=True)
-    with pytest.raises(ValueError, match=f"got {CONTEXT + 1} tokens"):
-        module(torch.randn(1, 3, D_IN), use_cache=True)
-    assert module.cache_length == CONTEXT - 2  # the failed call did not touch the cache
-    assert module(torch.randn(1, 2, D_IN), use_cache=True).shape == (1, 2, 8)
-    assert module.cache_length == CONTEXT
+    cache = KVCache(1, 1, module.num_heads, module.head_dim, CONTEXT)
+    run_chunks(module, torch.randn(1, CONTEXT - 2, D_IN), [CONTEXT - 2], cache)
+    with pytest.raises(ValueError, match=f"holds {CONTEXT - 2} tokens.*room for {CONTEXT}.*reset"):
+        cache.begin(3)
+    assert cache.max_length() == CONTEXT - 2  # the failed call did not touch the cache
+    run_chunks(module, torch.randn(1, CONTEXT, D_IN)[:, CONTEXT - 2:], [2], cache)
+    assert cache.max_length() == CONTEXT
+
+
+@pytest.mark.parametrize("kind", CAUSAL_KINDS)
+def test_unbatched_input_gets_a_clear_message(kind):
+    module = make_attention(kind)
+    with pytest.raises(ValueError, match=r"\(batch, num_tokens, d_in\).*unsqueeze\(0\)"):
+        module(torch.randn(5, D_IN))
 
 
 # --- sizes and state ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from shared import (
     MODEL_CONFIGS,
     FeedForward,
     GPTModel,
+    KVCache,
     LayerNorm,
     TransformerBlock,
     generate_text_simple,
@@ -181,25 +182,64 @@ def test_too_long_input_and_wrong_rank_raise_clear_errors():
         model(torch.zeros(1, 17, dtype=torch.long))
     with pytest.raises(ValueError, match=r"\(batch, num_tokens\).*unsqueeze\(0\)"):
         model(torch.zeros(5, dtype=torch.long))
-    model(torch.zeros(1, 10, dtype=torch.long), use_cache=True)
-    with pytest.raises(ValueError, match="got 7 tokens plus 10 cached tokens.*reset_kv_cache"):
-        model(torch.zeros(1, 7, dtype=torch.long), use_cache=True)
+    cache = KVCache.for_model(model, batch_size=1)
+    model(torch.zeros(1, 10, dtype=torch.long), kv_cache=cache)
+    with pytest.raises(ValueError, match="holds 10 tokens and has room for 16.*reset"):
+        model(torch.zeros(1, 7, dtype=torch.long), kv_cache=cache)
 
 
 # --- KV cache and generation ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("use_sdpa", [False, True], ids=["explicit", "sdpa"])
-def test_cached_forward_continues_positions(use_sdpa):
+@pytest.mark.parametrize("static", [False, True], ids=["eager", "static"])
+def test_cached_forward_continues_positions(use_sdpa, static):
     torch.manual_seed(0)
     model = GPTModel(get_config("tiny"), use_sdpa=use_sdpa).eval()
     ids = torch.randint(0, 2048, (2, 12))
+    cache = KVCache.for_model(model, batch_size=2, static=static)
     with torch.no_grad():
         full = model(ids)
-        pieces = [model(ids[:, :5], use_cache=True)] + [model(ids[:, i:i + 1], use_cache=True) for i in range(5, 12)]
-    assert model.cache_length == 12
+        pieces = [model(ids[:, :5], kv_cache=cache)] + [model(ids[:, i:i + 1], kv_cache=cache) for i in range(5, 12)]
+    assert cache.max_length() == 12 and cache.lengths.tolist() == [12, 12]
     torch.testing.assert_close(torch.cat(pieces, dim=1), full, atol=1e-5, rtol=1e-5)
-    model.reset_kv_cache()
-    assert model.cache_length == 0
+    cache.reset()
+    assert cache.max_length() == 0
+
+
+@pytest.mark.parametrize("use_sdpa", [False, True], ids=["explicit", "sdpa"])
+@pytest.mark.parametrize("static", [False, True], ids=["eager", "static"])
+def test_rows_of_different_lengths_share_one_cache(use_sdpa, static):
+    """Right-padded prompts of lengths 3, 7 and 5 in one batch: every row gets the logits it gets alone."""
+    torch.manual_seed(3)
+    model = GPTModel(get_config("tiny"), use_sdpa=use_sdpa).eval()
+    lengths = [3, 7, 5]
+    rows = [torch.randint(0, 2048, (n + 4,)) for n in lengths]  # each row: its prompt, then 4 more tokens
+    padded = torch.zeros(3, max(lengths), dtype=torch.long)
+    for i, (row, n) in enumerate(zip(rows, lengths)):
+        padded[i, :n] = row[:n]
+    cache = KVCache.for_model(model, batch_size=3, static=static)
+    with torch.no_grad():
+        prefill = model(padded, kv_cache=cache)
+        cache.set_lengths(lengths)
+        steps = [model(torch.stack([row[n + s] for row, n in zip(rows, lengths)])[:, None], kv_cache=cache)
+                 for s in range(4)]
+        for i, (row, n) in enumerate(zip(rows, lengths)):
+            alone = model(row[None])  # (1, n + 4, vocab)
+            torch.testing.assert_close(prefill[i, n - 1], alone[0, n - 1], atol=1e-5, rtol=1e-5)
+            for s, step in enumerate(steps):
+                torch.testing.assert_close(step[i, 0], alone[0, n + s], atol=1e-5, rtol=1e-5)
+    assert cache.lengths.tolist() == [7, 11, 9]
+
+
+def test_kv_cache_rejects_bad_sizes_and_lengths():
+    with pytest.raises(ValueError, match="must be positive"):
+        KVCache(2, 0, 2, 4, 16)
+    cache = KVCache(1, 2, 2, 4, 16)
+    with pytest.raises(ValueError, match="need 2 lengths between 0 and 16"):
+        cache.set_lengths([3, 17])
+    model = GPTModel(TINY)
+    with pytest.raises(ValueError, match="room for 32 tokens but the model only has 16 positions"):
+        model(torch.zeros(1, 2, dtype=torch.long), kv_cache=KVCache(2, 1, 2, 4, 32))
 
 
 @pytest.mark.parametrize("use_sdpa", [False, True], ids=["explicit", "sdpa"])
@@ -219,7 +259,6 @@ def test_cache_gives_exactly_the_uncached_tokens(use_sdpa, prompt_len, new_token
     assert plain.shape == (2, prompt_len + new_tokens)
     assert torch.equal(plain[:, :prompt_len], idx)  # the full prompt is kept, even when cropped for the model
     assert torch.equal(plain, cached)
-    assert model.cache_length == 0  # emptied again
 
 
 def test_generation_is_greedy_and_leaves_the_mode_alone():
@@ -236,9 +275,9 @@ def test_generation_is_greedy_and_leaves_the_mode_alone():
 
 def test_generation_errors():
     model = GPTModel(TINY)
-    with pytest.raises(ValueError, match="context_size > 0"):
+    with pytest.raises(ValueError, match="context_size must be a positive integer"):
         generate_text_simple(model, torch.zeros(1, 2, dtype=torch.long), 3, 0)
-    with pytest.raises(TypeError, match="no KV cache"):
+    with pytest.raises(TypeError, match="takes no kv_cache argument"):
         generate_text_simple(torch.nn.Sequential(torch.nn.Embedding(5, 5)), torch.zeros(1, 2, dtype=torch.long),
                              3, 4, use_cache=True)
 
@@ -373,3 +412,62 @@ def test_previous_chapters_only_reexports_shared():
 @pytest.mark.parametrize("path", chapter_notebooks("ch04"), ids=lambda p: p.name)
 def test_notebook_runs(path):
     execute_notebook(path)
+
+
+# --- inputs checked at the boundary -----------------------------------------------------------------------------
+
+def test_token_ids_outside_the_vocabulary_name_the_tokenizer_mismatch():
+    model = GPTModel(TINY)
+    gpt2_ids = torch.tensor([[40, 367, 2885, 1464]])  # "I HAD always thought" in GPT-2's tokenizer
+    with pytest.raises(ValueError, match=r"token id 2885 is outside this model's vocabulary \[0, 2048\).*"
+                                         r"tokenizer that does not match the model.*vocab_size=tokenizer.n_vocab"):
+        model(gpt2_ids)
+    with pytest.raises(ValueError, match="token id -1 is outside"):
+        model(torch.tensor([[3, -1]]))
+    with pytest.raises(ValueError, match="must be integers.*float32"):
+        model(torch.zeros(1, 3))
+    with pytest.raises(ValueError, match=r"tensor of shape \(batch, num_tokens\), got list"):
+        model([[1, 2, 3]])
+
+
+@pytest.mark.parametrize("prompt, expected", [
+    ("The lighthouse", r"got a str.*torch.tensor\(\[tokenizer.encode\(text\)\]\)"),
+    ([5, 6, 7], r"got a list"),
+    (torch.tensor([5, 6, 7]), r"got a tensor of shape \(3,\).*a batch of one"),
+    (torch.zeros(1, 0, dtype=torch.long), r"at least one integer token id"),
+])
+def test_generation_says_what_prompt_shape_it_expects(prompt, expected):
+    with pytest.raises(ValueError, match=expected):
+        generate_text_simple(GPTModel(TINY), prompt, 3, 16)
+
+
+def test_generation_fails_before_generating_when_context_size_is_too_large():
+    model = GPTModel(TINY)
+    with pytest.raises(ValueError, match=r"context_size=1024 is larger than the model's context_length=16.*"
+                                         r"context_size=16"):
+        generate_text_simple(model, torch.zeros(1, 2, dtype=torch.long), 3, 1024)
+
+
+def test_editing_a_preset_in_place_does_not_change_get_config():
+    from shared import GPT_CONFIG_TINY
+    original = GPT_CONFIG_TINY["emb_dim"]
+    try:
+        GPT_CONFIG_TINY["emb_dim"] = 4096
+        assert get_config("tiny")["emb_dim"] == original
+    finally:
+        GPT_CONFIG_TINY["emb_dim"] = original
+    with pytest.raises(TypeError):
+        MODEL_CONFIGS["tiny"]["emb_dim"] = 1  # the registry itself is read-only
+
+
+def test_validate_config_reports_every_problem_in_one_message():
+    bad = {"vocab_size": -1, "context_length": 16, "emb_dim": 10, "n_heads": 3, "n_layers": "2",
+           "drop_rate": 1.5, "qkv_bias": False, "embdim": 8}
+    with pytest.raises(ValueError) as info:
+        validate_config(bad)
+    message = str(info.value)
+    for expected in ["unknown key 'embdim' (did you mean 'emb_dim'?)", "'n_layers' must be int",
+                     "'vocab_size' must be a positive number", "emb_dim (10) must be divisible by n_heads (3)",
+                     "'drop_rate' is a probability"]:
+        assert expected in message
+    assert message.count("\n  - ") == 5
