@@ -25,3 +25,11 @@ from shared.kv_cache import KVCache
 from shared.model import TransformerBlock, GPTModel
 from shared.generation import generate_text_simple
 from shared.weights import load_hf_gpt2_weights
+
+# Chapter 5: pretraining ------------------------------------------------------------------------
+from shared.training import (text_to_token_ids, token_ids_to_text, calc_loss_batch, calc_loss_loader, evaluate_model,
+                             generate_and_print_sample, train_model_simple, plot_losses, perplexity,
+                             check_tokenizer_fits)
+from shared.decoding import generate, generate_stream, generate_batch, filter_top_k, filter_top_p
+from shared.checkpoint import (CheckpointError, save_checkpoint, load_checkpoint, load_model_from_checkpoint)
+from shared.trainer import TrainConfig, TrainResult, TrainingDiverged, train_model, lr_at_step
