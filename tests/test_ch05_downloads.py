@@ -142,6 +142,7 @@ def server():
         "/no-length": no_length, "/trickle": trickle,
         "/bundle.zip": zip_of(readme=b"see data.tsv", **{"data.tsv": PAYLOAD}),
         "/no-member.zip": zip_of(readme=b"the data went elsewhere"), "/not-a-zip.zip": b"PK\x03\x04" + HTML,
+        "/other-data.zip": zip_of(**{"data.tsv": PAYLOAD + b"!"}),
     })
     yield srv
     srv.close()
@@ -179,6 +180,7 @@ FAILURES = [  # (path, zip member or None, what the message says about this URL)
     ("/missing", None, "404"),
     ("/no-member.zip", "data.tsv", r"the archive has no data.tsv \(it holds: readme\)"),
     ("/not-a-zip.zip", "data.tsv", "not a valid zip archive"),
+    ("/other-data.zip", "data.tsv", "the archive's data.tsv has 2,801 bytes, expected 2,800"),
 ]
 
 
