@@ -33,3 +33,4 @@ from shared.training import (text_to_token_ids, token_ids_to_text, calc_loss_bat
 from shared.decoding import generate, generate_stream, generate_batch, filter_top_k, filter_top_p
 from shared.checkpoint import (CheckpointError, save_checkpoint, load_checkpoint, load_model_from_checkpoint)
 from shared.trainer import TrainConfig, TrainResult, TrainingDiverged, train_model, lr_at_step
+from shared.gpt2_weights import download_gpt2, load_gpt2

@@ -153,6 +153,7 @@ class _Server:
                 owner.requests += 1
                 body = owner.files.get(self.path)
                 self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Length", str(len(body or b"")))
                 self.end_headers()
                 self.wfile.write(body or b"")
 
