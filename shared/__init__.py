@@ -30,7 +30,7 @@ from shared.weights import load_hf_gpt2_weights
 from shared.training import (text_to_token_ids, token_ids_to_text, calc_loss_batch, calc_loss_loader, evaluate_model,
                              generate_and_print_sample, train_model_simple, plot_losses, perplexity,
                              check_tokenizer_fits)
-from shared.decoding import generate, generate_stream, generate_batch, filter_top_k, filter_top_p
+from shared.decoding import generate, generate_stream, generate_batch, stream_text, filter_top_k, filter_top_p
 from shared.checkpoint import (CheckpointError, save_checkpoint, load_checkpoint, load_model_from_checkpoint)
 from shared.trainer import TrainConfig, TrainResult, TrainingDiverged, train_model, lr_at_step
 from shared.gpt2_weights import download_gpt2, load_gpt2

@@ -5,8 +5,9 @@ Usage:
     torch.manual_seed(123)
     ids = generate(model, text_to_token_ids("Every light", tokenizer), max_new_tokens=30,
                    context_size=256, temperature=1.4, top_k=25)          # (1, prompt + 30)
-    for token_id in generate_stream(model, prompt_ids, 50, 256, temperature=0.8, top_p=0.9, seed=1):
-        print(tokenizer.decode([token_id]), end="", flush=True)          # one token as soon as it is chosen
+    tokens = generate_stream(model, prompt_ids, 50, 256, temperature=0.8, top_p=0.9, seed=1)
+    for piece in stream_text(tokens, tokenizer):
+        print(piece, end="", flush=True)                                  # text as soon as it is chosen
     replies = generate_batch(model, [ids_a, ids_b], 40, 256, eos_id=tokenizer.eot_token)  # new ids per prompt
 
 How the next token is chosen from the model's scores (logits) at the last position:
@@ -23,7 +24,8 @@ All three functions run on the KV cache (`use_cache=False` for the plain loop) a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import codecs
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -98,6 +100,22 @@ def generate_stream(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, co
         if token == eos_id:
             return
         yield token
+
+
+def stream_text(token_ids: Iterable[int], tokenizer) -> Iterator[str]:
+    """Turn a stream of token ids into text pieces, holding back bytes of a character split across tokens.
+
+    A byte-level BPE can split one character (an accented letter, an emoji) over several tokens; decoding
+    each token alone would print replacement characters, so the bytes are decoded incrementally.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    for token_id in token_ids:
+        piece = decoder.decode(tokenizer.decode_single_token_bytes(token_id))
+        if piece:
+            yield piece
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail
 
 
 @torch.no_grad()

@@ -297,8 +297,8 @@ def train_model(model: nn.Module, train_loader: DataLoader, val_loader: DataLoad
             epoch, batch_in_epoch = epoch + 1, 0
     progress.close()
     seconds = time.perf_counter() - start
-    if not evals or evals[-1]["step"] != step:
-        evaluate()
+    if step == total_steps and (not evals or evals[-1]["step"] != step):
+        evaluate()  # the final evaluation (an interrupted call, until_step, leaves it to the run's real end)
     save()
     return TrainResult(history, evals, step, tokens_seen, seconds, (tokens_seen - tokens_at_start) / max(seconds, 1e-9),
                        checkpoint_path)
