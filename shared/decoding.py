@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import torch
 from torch import nn
 
-from shared.generation import check_prompt, next_tokens, unwrap
+from shared.generation import check_prompt, greedy, next_tokens, unwrap
 from shared.kv_cache import KVCache
 
 
@@ -193,3 +193,41 @@ def generate_batch(model: nn.Module, prompts: Sequence[Sequence[int] | torch.Ten
         else:
             last_logits = model(next_ids, kv_cache=cache)[:, -1]
     return new_tokens
+
+
+def compiled_decoder(model: nn.Module, batch_size: int = 1, max_len: int | None = None,
+                     mode: str = "reduce-overhead") -> Callable[[torch.Tensor, int], torch.Tensor]:
+    """Greedy decoding with a static KV cache and a `torch.compile`d one-token step (CUDA graphs on a GPU).
+
+    Returns `decode(prompt, max_new_tokens)`, which gives exactly `generate`'s greedy tokens as long as prompt
+    and new tokens fit in `max_len` (this path does not slide the window). Every step has the same shapes, so
+    the compiled step is recorded once (the first calls are slow: they compile) and then replayed; mode
+    "reduce-overhead" turns the replay into a CUDA graph, "default" works on the CPU too.
+    """
+    plain = unwrap(model)
+    cache = KVCache.for_model(plain, batch_size, max_len, static=True)
+    for tensor in (cache.keys, cache.values, cache.lengths):
+        torch._dynamo.mark_static_address(tensor)  # updated in place: the graph may keep their addresses
+
+    def one_token(next_id: torch.Tensor) -> torch.Tensor:
+        return plain(next_id, kv_cache=cache, last_token_only=True)[:, -1]  # (b, vocab_size)
+
+    step = torch.compile(one_token, mode=mode, fullgraph=True)
+
+    @torch.no_grad()
+    def decode(prompt: torch.Tensor, max_new_tokens: int) -> torch.Tensor:
+        prompt = check_prompt(plain, prompt, max_new_tokens, cache.max_len)
+        if prompt.shape != (batch_size, prompt.shape[1]) or prompt.shape[1] + max_new_tokens > cache.max_len:
+            raise ValueError(f"this decoder holds {batch_size} row(s) of at most {cache.max_len} tokens; got a "
+                             f"prompt of shape {tuple(prompt.shape)} and {max_new_tokens} new tokens")
+        cache.reset()
+        logits = plain(prompt, kv_cache=cache, last_token_only=True)[:, -1]  # prefill, eager
+        pieces = [prompt]
+        for i in range(max_new_tokens):
+            next_id = greedy(logits)  # (b, 1)
+            pieces.append(next_id)
+            if i + 1 < max_new_tokens:
+                logits = step(next_id).clone()  # clone: a CUDA graph reuses its output memory on the next replay
+        return torch.cat(pieces, dim=1)
+
+    return decode

@@ -69,7 +69,7 @@ class KVCache:
 
     def max_length(self) -> int:
         """The longest row, in tokens (eager mode reads it without touching the device)."""
-        return max(self._host_lengths) if not self.static else int(self.lengths.max())
+        return int(self.lengths.max()) if self.static else max(self._host_lengths)
 
     def reset(self) -> None:
         """Forget every cached token (the buffers stay allocated)."""
@@ -84,7 +84,7 @@ class KVCache:
         if len(values) != self.batch_size or not all(0 <= n <= self.max_len for n in values):
             raise ValueError(f"need {self.batch_size} lengths between 0 and {self.max_len}, got {values}")
         self._host_lengths = values
-        self.lengths.copy_(torch.tensor(values))
+        self.lengths.copy_(torch.tensor(values))  # in place, for the same reason as in end()
 
     def begin(self, num_tokens: int) -> torch.Tensor:
         """Start a forward pass of `num_tokens` new tokens per row; returns their positions (batch, num_tokens)."""
@@ -105,8 +105,9 @@ class KVCache:
     def end(self) -> None:
         """Finish the forward pass: every row is now `num_tokens` longer."""
         step, self._step = self._step, None
-        self.lengths += step.num_tokens
-        self._host_lengths = [n + step.num_tokens for n in self._host_lengths]
+        self.lengths += step.num_tokens  # in place: a compiled (CUDA-graph) step keeps using the same tensor
+        if not self.static:
+            self._host_lengths = [n + step.num_tokens for n in self._host_lengths]
 
 
 class _Step:
