@@ -839,10 +839,10 @@ RAW_GRAMMAR = {
 
 SPAM_KINDS = {"spam_prize": 13, "spam_bank": 11, "spam_account": 5, "spam_delivery": 10, "spam_fine": 6,
               "spam_premium": 9, "spam_loan": 6, "spam_promo": 9, "spam_invest": 5, "spam_job": 5,
-              "spam_survey": 4, "spam_friendly": 11, "spam_short": 4}
+              "spam_survey": 4, "spam_friendly": 8, "spam_short": 4}
 HAM_KINDS = {"ham_plans": 14, "ham_late": 8, "ham_errands": 10, "ham_work": 9, "ham_chat": 13, "ham_short": 3,
              "ham_greet": 5, "ham_food": 6, "ham_travel": 5, "ham_money": 5, "ham_link": 3, "ham_long": 8,
-             "ham_spammy": 11}
+             "ham_spammy": 8}
 
 # --- parts made up on the spot: numbers, money, times, codes, fake phone numbers and links ---------------
 
@@ -960,12 +960,12 @@ TEXTSPEAK = {
     "you": "u | ya", "your": "ur | yr", "you're": "ur | youre", "are": "r", "to": "2", "too": "2", "for": "4",
     "tonight": "2nite | tonite", "tomorrow": "tmrw | 2moro | tmr", "today": "2day", "please": "pls | plz",
     "thanks": "thx | ta | thnx", "because": "cos | coz", "see": "c", "be": "b", "great": "gr8",
-    "later": "l8r",
-    "okay": "ok | k", "people": "ppl", "really": "rly", "message": "msg", "text": "txt", "what": "wat | wot",
+    "later": "l8r", "okay": "ok | k", "people": "ppl", "really": "rly", "message": "msg", "text": "txt",
+    "what": "wat | wot",
     "with": "w/ | wiv", "before": "b4", "about": "abt | bout", "love": "luv", "and": "& | n", "going": "goin",
     "probably": "prob | prolly", "minutes": "mins", "i'm": "im", "don't": "dont", "can't": "cant",
-    "have": "hav",
-    "just": "jus", "know": "kno", "sorry": "sry | soz", "something": "smth", "good": "gud", "night": "nite",
+    "have": "hav", "just": "jus", "know": "kno", "sorry": "sry | soz", "something": "smth", "good": "gud",
+    "night": "nite",
 }
 TEXTSPEAK_OPTIONS = {word: [option.strip() for option in options.split("|")]
                      for word, options in TEXTSPEAK.items()}
