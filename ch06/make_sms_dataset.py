@@ -24,6 +24,7 @@ import random
 import re
 import statistics
 import sys
+from collections.abc import Callable
 
 from shared.near_duplicates import near_duplicate_pairs, near_duplicate_share
 from shared.spam_data import EMBEDDED_SMS, create_balanced_dataset, random_split, read_sms_file
@@ -1002,6 +1003,7 @@ def sentence_case(text: str) -> str:
 
 
 def style_ham(text: str, rng: random.Random) -> str:
+    """Half the messages in texting style, some typos, mostly lower or sentence case, kisses and smileys."""
     if rng.random() < 0.5:
         text = textspeak(text, rng, rng.uniform(0.3, 1.0))
     if rng.random() < 0.15:
@@ -1021,6 +1023,7 @@ def style_ham(text: str, rng: random.Random) -> str:
 
 
 def style_spam(text: str, rng: random.Random) -> str:
+    """Some texting style, mostly sentence case, now and then shouted in capitals."""
     if rng.random() < 0.25:
         text = textspeak(text, rng, rng.uniform(0.3, 0.8))
     casing = rng.random()
@@ -1041,14 +1044,20 @@ def style_spam(text: str, rng: random.Random) -> str:
 # --- the dataset -----------------------------------------------------------------------------------------
 
 
-def generate(rng: random.Random, kinds: dict[str, int], style, count: int, seen: set[str]) -> list[str]:
+def words_only(text: str) -> str:
+    """The text as lower-case words: two messages that differ only in case or punctuation look the same."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def generate(rng: random.Random, kinds: dict[str, int], style: Callable[[str, random.Random], str],
+             count: int, seen: set[str]) -> list[str]:
     """`count` new messages of the given kinds (chosen by weight), none equal to a message in `seen`."""
     names, weights = list(kinds), list(kinds.values())
     messages: list[str] = []
     while len(messages) < count:
         kind = rng.choices(names, weights)[0]
         text = style(tidy(expand(rng.choice(GRAMMAR[kind]), rng)), rng)
-        key = " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+        key = words_only(text)
         if text and len(text) <= MAX_GENERATED_CHARS and key not in seen:
             seen.add(key)
             messages.append(text)
@@ -1059,7 +1068,7 @@ def build_dataset() -> list[tuple[str, str]]:
     """All (label, text) rows in file order: the hand-written messages, topped up with generated ones."""
     rng = random.Random(SEED)
     ham, spam = HAND_HAM.splitlines(), HAND_SPAM.splitlines()
-    seen = {" ".join(re.findall(r"[a-z0-9]+", text.lower())) for text in ham + spam}
+    seen = {words_only(text) for text in ham + spam}
     ham += generate(rng, HAM_KINDS, style_ham, NUM_HAM - len(ham), seen)
     spam += generate(rng, SPAM_KINDS, style_spam, NUM_SPAM - len(spam), seen)
     rows = [("ham", text) for text in ham] + [("spam", text) for text in spam]
