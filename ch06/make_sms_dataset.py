@@ -766,7 +766,7 @@ RAW_GRAMMAR = {
                       "cheers.",
     "weekday": "Monday | Tuesday | Wednesday | Thursday | Friday | Saturday | Sunday",
     "ham_link": "{link_intro} {link_ham} {link_outro}",
-    "link_intro": "here's the link for the {event_ham}: | photos from {day}: | map's here | "
+    "link_intro": "here's the link for the {event_ham}: | photos from the {event_ham}: | map's here | "
                   "the doc's here: | vote for {name}'s drawing! | lol watch this | "
                   "this is the flat I mentioned | tickets here if you want one: | {name} sent me this:",
     "link_outro": " | | let me know what you think | the last one is the best | don't share it | "
@@ -829,7 +829,7 @@ RAW_GRAMMAR = {
     "urgent_reason": "{relative_ham} is locked out | the car's broken down on {road} | "
                      "I left my keys at yours | the boiler's leaking | I can't find the passport | "
                      "the {pet} has got out",
-    "urgent_ok": "need the wifi password | want to ask about {day} | good news! | need {name}'s number",
+    "urgent_ok": "need the wifi password | want to ask about the {event_ham} | good news! | need {name}'s number",
     "free_ham": "FREE {dish} in the kitchen at work, come get some! | "
                 "I've got {num_small} free tickets for {event}, want one? | "
                 "there's a free {activity} thing at {place} {day}, we should go | "
