@@ -60,6 +60,8 @@ TEXTS = {
     "quotes, ?, !, brackets, an apostrophe and --": "\"Is it far, then?\" she asked--(not really) it's near!",
     "colon, semicolon and underscore": "Wait: the tide; the boats_and the bell.",
 }
+DECODED = ["words, commas and periods", "quotes, ?, !, brackets, an apostrophe and --"]  # the book's decode
+# leaves a space before : and ; (the project's removes it), so decoding is checked without them
 UNKNOWN_TEXT = "The quokka lit the lamp, and the walrus was quiet."
 SPECIAL_TEXT = f"The keeper lit the lamp. {ENDOFTEXT} The harbour was quiet."
 
@@ -86,8 +88,8 @@ def _vocab() -> dict[str, int]:
     vocab = build_vocab(KNOWN_TEXT)
     for pattern in WRONG_SPLITS.values():
         for text in [*TEXTS.values(), SPECIAL_TEXT]:
-            for piece in re.split(pattern, text):
-                vocab.setdefault(piece.strip(), len(vocab)) if piece.strip() else None
+            for piece in filter(None, (p.strip() for p in re.split(pattern, text))):
+                vocab.setdefault(piece, len(vocab))
     return vocab
 
 
@@ -108,8 +110,8 @@ def _check_tokenizer(candidate: type, checker: Checker, reference_cls: type, unk
     if unknown == "raise":
         checker.compare("encode: an unknown word raises KeyError (V1 has no <|unk|>)",
                         checker.outcome(tokenizer.encode, UNKNOWN_TEXT), Raised("KeyError", "quokka"))
-    for what, text in list(TEXTS.items())[:2]:  # not : and ; (the book's decode leaves a space before them)
-        ids = reference.encode(text)
+    for what in DECODED:
+        ids = reference.encode(TEXTS[what])
         variants = {MISTAKES[key]: lambda key=key, ids=ids: decode_variant(vocab, ids, key)
                     for key in ("decode_spaces", "decode_no_spaces")}
         checker.compare(f"decode: {what}", checker.outcome(tokenizer.decode, ids), reference.decode(ids), variants)

@@ -34,13 +34,19 @@ MISTAKES = {
     "no_sqrt": "the scores are divided by d_k instead of √d_k: use keys.shape[-1] ** 0.5",
     "scale_by_d_out": "the scores are scaled by √d_out instead of √head_dim: each head's keys have "
                       "head_dim = d_out // num_heads dimensions (take keys.shape[-1] after splitting the heads)",
-    "softmax_dim": "the softmax runs over the wrong dimension (the queries): use dim=-1, so that each "
+    "scale_by_tokens": "the scores are scaled by √num_tokens instead of √d_k: use keys.shape[-1] ** 0.5, "
+                       "the size of the last dimension",
+    "softmax_dim": "the softmax runs over the queries (dim=-2) instead of the keys: use dim=-1, so that each "
                    "query's weights over the keys sum to 1",
+    "softmax_batch": "the softmax runs over the batch (dim=0) instead of the keys: use dim=-1",
+    "softmax_heads": "the softmax runs over the heads (dim=1) instead of the keys: use dim=-1",
     "no_mask": "the causal mask is not applied: fill the scores above the diagonal with -inf before the softmax",
     "mask_diagonal": "the mask is off by one and also hides the diagonal (a token must see itself): "
                      "torch.triu(torch.ones(n, n), diagonal=1)",
     "mask_one_late": "the mask is off by one and lets each token see the next one: "
                      "torch.triu(torch.ones(n, n), diagonal=1)",
+    "mask_transposed": "the mask hides the past instead of the future: torch.triu(torch.ones(n, n), diagonal=1) "
+                       "marks the future tokens (above the diagonal)",
     "mask_zero": "the masked scores are set to 0 instead of -inf, so future tokens still get weight: "
                  "masked_fill(mask, -torch.inf)",
     "mask_after_softmax": "the weights of future tokens are zeroed after the softmax without renormalizing, "
@@ -53,6 +59,9 @@ MISTAKES = {
                    "then .transpose(1, 2)",
     "merge_heads": "the heads are merged in the wrong order: .transpose(1, 2) back to (b, num_tokens, "
                    "num_heads, head_dim) before reshaping to (b, num_tokens, d_out)",
+    "merge_heads_interleaved": "the heads are merged in the wrong order, interleaving their dimensions: "
+                               ".transpose(1, 2) to (b, num_tokens, num_heads, head_dim), then reshape to "
+                               "(b, num_tokens, d_out)",
     "no_out_proj": "the output projection is missing: return self.out_proj(context_vec)",
     "concat_dim": "the heads' outputs are concatenated along the wrong dimension: torch.cat(..., dim=-1)",
 }
@@ -73,11 +82,14 @@ def attention_variant(queries: torch.Tensor, keys: torch.Tensor, values: torch.T
     n = scores.shape[-1]
     future = torch.triu(torch.ones(n, n, dtype=torch.bool), diagonal={"mask_diagonal": 0, "mask_one_late": 2}
                         .get(mistake, 1))
+    if mistake == "mask_transposed":
+        future = future.T  # the past
     masked = (causal and mistake != "no_mask") or mistake == "unwanted_mask"
     if masked and mistake != "mask_after_softmax":
         scores = scores.masked_fill(future, 0.0 if mistake == "mask_zero" else -torch.inf)
-    divisor = {"no_scale": 1.0, "no_sqrt": float(d_k)}.get(mistake, d_k**0.5)
-    weights = torch.softmax(scores / divisor, dim=-2 if mistake == "softmax_dim" else -1)
+    divisor = {"no_scale": 1.0, "no_sqrt": float(d_k), "scale_by_tokens": n**0.5}.get(mistake, d_k**0.5)
+    weights = torch.softmax(scores / divisor, dim={"softmax_dim": -2, "softmax_batch": 0, "softmax_heads": 1}
+                            .get(mistake, -1))
     if mistake == "mask_after_softmax":
         weights = weights.masked_fill(future, 0.0)
     return F.dropout(weights, dropout, training=train) @ values
@@ -113,6 +125,8 @@ def multihead_variant(module: MultiHeadAttention, x: torch.Tensor, train: bool, 
                                 d_k=d_out if mistake == "scale_by_d_out" else head_dim)
     if mistake == "merge_heads":
         context = context.reshape(b, num_tokens, d_out)
+    elif mistake == "merge_heads_interleaved":
+        context = context.permute(0, 2, 3, 1).reshape(b, num_tokens, d_out)  # (b, num_tokens, head_dim, num_heads)
     else:
         context = context.transpose(1, 2).reshape(b, num_tokens, d_out)  # (b, num_tokens, d_out)
     return context if mistake == "no_out_proj" else module.out_proj(context)
@@ -137,9 +151,9 @@ def _compare_runs(checker: Checker, learner: nn.Module, reference: nn.Module, d_
                         reference, torch.randn(2, num_tokens, d_in), train=train, variants=variants)
 
 
-SCALING = ["no_scale", "no_sqrt", "softmax_dim"]
-MASKING = ["no_mask", "mask_diagonal", "mask_one_late", "mask_zero", "mask_after_softmax"]
-NAMING = "name the projections as in the book: W_query, W_key, W_value (nn.Linear(d_in, d_out, bias=qkv_bias))"
+SCALING = ["no_scale", "no_sqrt", "scale_by_tokens", "softmax_dim"]
+MASKING = ["no_mask", "mask_diagonal", "mask_one_late", "mask_transposed", "mask_zero", "mask_after_softmax"]
+NAMING = "W_query, W_key, W_value (nn.Linear(d_in, d_out, bias=qkv_bias))"
 
 
 @register_check("SelfAttention_v1", chapter=3)
@@ -168,9 +182,10 @@ def check_self_attention_v2(candidate: type, checker: Checker) -> None:
 
 @register_check("CausalAttention", chapter=3)
 def check_causal_attention(candidate: type, checker: Checker) -> None:
-    keys = ["weight_not_transposed", *SCALING, *MASKING]
-    for kwargs, runs in (({"d_in": 4, "d_out": 4, "context_length": 6, "dropout": 0.5}, ((6, False), (4, False), (6, True))),
-                         ({"d_in": 3, "d_out": 2, "context_length": 6, "dropout": 0.5, "qkv_bias": True}, ((5, False),))):
+    keys = ["weight_not_transposed", *SCALING, "softmax_batch", *MASKING]
+    square = {"d_in": 4, "d_out": 4, "context_length": 6, "dropout": 0.5}  # x @ W.weight runs, and is recognised
+    for kwargs, runs in ((square, ((6, False), (4, False), (6, True))),
+                         ({**square, "d_in": 3, "d_out": 2, "qkv_bias": True}, ((5, False),))):
         torch.manual_seed(0)
         reference = CausalAttention(**kwargs)
         learner = build_like(checker, candidate, reference, _signature("CausalAttention", kwargs), (), kwargs,
@@ -187,26 +202,24 @@ def check_multihead_attention_wrapper(candidate: type, checker: Checker) -> None
     learner = build_like(checker, candidate, reference, _signature("MultiHeadAttentionWrapper", kwargs), (), kwargs,
                          naming="self.heads = nn.ModuleList([CausalAttention(...) for _ in range(num_heads)])")
 
-    def concat_along(dim: int) -> Callable[[torch.Tensor, bool], torch.Tensor]:
-        return lambda x, train: torch.cat([head.train(train)(x) for head in reference.heads], dim=dim)
+    def concat_over_tokens(x: torch.Tensor, train: bool) -> torch.Tensor:
+        return torch.cat([head.train(train)(x) for head in reference.heads], dim=1)
 
-    variants = {MISTAKES["concat_dim"]: concat_along(1)}  # along the tokens
     _compare_runs(checker, learner, reference, kwargs["d_in"], kwargs["context_length"], ((6, False), (6, True)),
-                  variants)
+                  {MISTAKES["concat_dim"]: concat_over_tokens})
 
 
 @register_check("MultiHeadAttention", chapter=3)
 def check_multihead_attention(candidate: type, checker: Checker) -> None:
-    keys = ["weight_not_transposed", *SCALING, "scale_by_d_out", *MASKING, "split_heads", "merge_heads",
-            "no_out_proj"]
-    for kwargs, runs in (({"d_in": 6, "d_out": 6, "context_length": 8, "dropout": 0.5, "num_heads": 2},
-                          ((8, False), (3, False), (8, True))),
-                         ({"d_in": 5, "d_out": 6, "context_length": 8, "dropout": 0.5, "num_heads": 3,
-                           "qkv_bias": True}, ((5, False),))):
+    keys = ["weight_not_transposed", *SCALING, "scale_by_d_out", "softmax_batch", "softmax_heads", *MASKING,
+            "split_heads", "merge_heads", "merge_heads_interleaved", "no_out_proj"]
+    square = {"d_in": 6, "d_out": 6, "context_length": 8, "dropout": 0.5, "num_heads": 2}
+    for kwargs, runs in ((square, ((8, False), (3, False), (8, True))),
+                         ({**square, "d_in": 5, "num_heads": 3, "qkv_bias": True}, ((5, False),))):
         torch.manual_seed(0)
         reference = MultiHeadAttention(**kwargs, use_sdpa=False)
         learner = build_like(checker, candidate, reference, _signature("MultiHeadAttention", kwargs), (), kwargs,
-                             naming=NAMING + ", and out_proj = nn.Linear(d_out, d_out)")
+                             naming=NAMING + " and out_proj (nn.Linear(d_out, d_out))")
         variants = _variants(multihead_variant, reference, keys, num_heads=kwargs["num_heads"],
                              dropout=kwargs["dropout"])
         _compare_runs(checker, learner, reference, kwargs["d_in"], kwargs["context_length"], runs, variants)

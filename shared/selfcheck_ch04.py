@@ -34,6 +34,8 @@ MISTAKES = {
                          "x.var(dim=-1, keepdim=True, unbiased=False)",
     "no_eps": "eps is missing, so a constant vector gives 0/0 = NaN: divide by torch.sqrt(var + self.eps)",
     "eps_outside_sqrt": "eps is added outside the square root: torch.sqrt(var + self.eps), not torch.sqrt(var) + eps",
+    "std_plus_eps": "x - mean is divided by x.std() + eps: x.std() is the unbiased standard deviation and eps "
+                    "belongs inside the square root: torch.sqrt(x.var(dim=-1, keepdim=True, unbiased=False) + eps)",
     "no_sqrt": "x - mean is divided by the variance, not by the standard deviation: torch.sqrt(var + self.eps)",
     "wrong_dim": "mean and variance are taken over the wrong dimension: dim=-1 (each token's embedding)",
     "scale_shift_swapped": "scale and shift are swapped: return self.scale * norm_x + self.shift",
@@ -41,6 +43,7 @@ MISTAKES = {
     "gelu_erf": f"this is the exact GELU (erf; nn.GELU()'s default), GPT-2 uses the tanh approximation {GELU_TANH}",
     "gelu_sigmoid": f"this is the sigmoid approximation x * sigmoid(1.702 * x); the book uses {GELU_TANH}",
     "gelu_no_cube": "the 0.044715 * x³ term inside the tanh is missing: tanh(√(2/π) * (x + 0.044715 * x ** 3))",
+    "gelu_square": "the term inside the tanh uses x² instead of x³: x + 0.044715 * x ** 3",
     "gelu_no_sqrt": "the factor inside the tanh is 2/π instead of √(2/π): math.sqrt(2 / math.pi)",
     "gelu_no_half": "the factor 0.5 in front is missing: 0.5 * x * (1 + tanh(...))",
     "relu": f"this is ReLU, not GELU: the book uses GELU in the tanh approximation {GELU_TANH}",
@@ -73,9 +76,9 @@ NAMING_MODEL = ("tok_emb, pos_emb (nn.Embedding), drop_emb, trf_blocks (nn.Seque
 def layer_norm_variant(module: LayerNorm, x: torch.Tensor, train: bool, mistake: str = "") -> torch.Tensor:
     dim = -2 if mistake == "wrong_dim" else -1
     mean = x.mean(dim=dim, keepdim=True)
-    var = x.var(dim=dim, keepdim=True, unbiased=mistake == "unbiased_variance")
+    var = x.var(dim=dim, keepdim=True, unbiased=mistake in ("unbiased_variance", "std_plus_eps"))
     eps = 0.0 if mistake == "no_eps" else module.eps
-    if mistake == "eps_outside_sqrt":
+    if mistake in ("eps_outside_sqrt", "std_plus_eps"):
         norm_x = (x - mean) / (torch.sqrt(var) + eps)
     else:
         norm_x = (x - mean) / (var + eps if mistake == "no_sqrt" else torch.sqrt(var + eps))
@@ -94,7 +97,8 @@ def gelu_variant(x: torch.Tensor, mistake: str = "") -> torch.Tensor:
     if mistake == "relu":
         return torch.relu(x)
     factor = 2 / math.pi if mistake == "gelu_no_sqrt" else math.sqrt(2 / math.pi)
-    inner = factor * (x if mistake == "gelu_no_cube" else x + 0.044715 * x**3)
+    cubic = {"gelu_no_cube": 0.0, "gelu_square": 0.044715 * x**2}.get(mistake, 0.044715 * x**3)
+    inner = factor * (x + cubic)
     return (1.0 if mistake == "gelu_no_half" else 0.5) * x * (1 + torch.tanh(inner))
 
 
@@ -159,12 +163,12 @@ def _tokens(batch: int, num_tokens: int) -> torch.Tensor:
 def check_layer_norm(candidate: type, checker: Checker) -> None:
     reference = randomize(LayerNorm(8))
     learner = build_like(checker, candidate, reference, "LayerNorm(emb_dim=8)", (8,),
-                         naming="self.scale = nn.Parameter(torch.ones(emb_dim)), self.shift = ... zeros(emb_dim)")
+                         naming="scale (nn.Parameter(torch.ones(emb_dim))) and shift (... torch.zeros(emb_dim))")
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(3, 4, 8, generator=generator) * torch.tensor([3.0, 1.0, 0.003]).view(3, 1, 1) + 2.0
     x[2, 3] = 1.5  # a constant vector: variance 0
-    keys = ["unbiased_variance", "no_eps", "eps_outside_sqrt", "no_sqrt", "wrong_dim", "scale_shift_swapped",
-            "no_scale_shift"]
+    keys = ["unbiased_variance", "no_eps", "eps_outside_sqrt", "std_plus_eps", "no_sqrt", "wrong_dim",
+            "scale_shift_swapped", "no_scale_shift"]
     compare_outputs(checker, "large, unit and tiny variance and a constant vector", learner, reference, x,
                     variants=_variants(layer_norm_variant, reference, keys))
 
@@ -172,7 +176,7 @@ def check_layer_norm(candidate: type, checker: Checker) -> None:
 @register_check("GELU", chapter=4)
 def check_gelu(candidate: type, checker: Checker) -> None:
     learner = checker.call("builds as GELU()", candidate, hint="the book builds it as GELU() (no arguments)")
-    keys = ["gelu_erf", "gelu_sigmoid", "gelu_no_cube", "gelu_no_sqrt", "gelu_no_half", "relu"]
+    keys = ["gelu_erf", "gelu_sigmoid", "gelu_no_cube", "gelu_square", "gelu_no_sqrt", "gelu_no_half", "relu"]
     variants = {MISTAKES[key]: lambda x, train, key=key: gelu_variant(x, key) for key in keys}
     compare_outputs(checker, "GELU(x) for x from -6 to 6", learner, GELU(), torch.linspace(-6, 6, 121),
                     variants=variants)
@@ -183,7 +187,7 @@ def check_feed_forward(candidate: type, checker: Checker) -> None:
     torch.manual_seed(0)
     reference = FeedForward(CFG)
     learner = build_like(checker, candidate, reference, "FeedForward(cfg)", (dict(CFG),),
-                         naming="self.layers = nn.Sequential(nn.Linear(emb_dim, 4 * emb_dim), GELU(), "
+                         naming="layers = nn.Sequential(nn.Linear(emb_dim, 4 * emb_dim), GELU(), "
                                 "nn.Linear(4 * emb_dim, emb_dim))")
     x = 2 * torch.randn(2, 5, CFG["emb_dim"])
     compare_outputs(checker, "output for (2, 5, emb_dim)", learner, reference, x,
@@ -192,10 +196,12 @@ def check_feed_forward(candidate: type, checker: Checker) -> None:
 
 def _check_with_dropout(checker: Checker, learner: nn.Module, reference: nn.Module, x: torch.Tensor,
                         variants: dict[str, Callable]) -> None:
-    for what, inputs in (("eval mode, context_length tokens", x), ("eval mode, 3 tokens", x[:, :3])):
-        compare_outputs(checker, what, learner, reference, inputs, variants=variants)
-    compare_outputs(checker, "training mode, same dropout seed", learner, reference, x, train=True,
-                    variants={**variants, **_dropout_variants(reference)})
+    context = f"(context_length {CFG['context_length']})"
+    for inputs in (x, x[:, :3]):
+        compare_outputs(checker, f"eval mode, {inputs.shape[1]} tokens {context}", learner, reference, inputs,
+                        variants=variants)
+    compare_outputs(checker, f"training mode, same dropout seed, {x.shape[1]} tokens {context}", learner, reference,
+                    x, train=True, variants={**variants, **_dropout_variants(reference)})
 
 
 @register_check("TransformerBlock", chapter=4)
@@ -243,7 +249,8 @@ def check_generate_text_simple(candidate: Callable, checker: Checker) -> None:
         model.longest_input = 0
         got = checker.outcome(candidate, model, idx, max_new_tokens=max_new_tokens, context_size=context_size)
         if model.longest_input > context_size:
-            checker.failed(label, f"the model was given {model.longest_input} tokens at once", (MISTAKES["no_crop"],))
+            checker.failed(label, f"the model was given {model.longest_input} tokens at once, more than "
+                                  f"context_size={context_size}", (MISTAKES["no_crop"],))
             continue
         expected = generate_text_simple(model, idx, max_new_tokens, context_size)
         variants = {MISTAKES[key]: lambda key=key, idx=idx, n=max_new_tokens, size=context_size:

@@ -313,6 +313,14 @@ PLANTED = [
        "x @ self.W_query.weight + (self.W_query.bias if self.W_query.bias is not None else 0), "
        "x @ self.W_value.weight + (self.W_value.bias if self.W_value.bias is not None else 0)\n"
        "        scores = queries @ keys.T")]),
+    ("SelfAttention_v1", "ch03 scale_by_tokens", [(SCALE, "scores / keys.shape[0] ** 0.5")]),
+    ("CausalAttention", "ch03 softmax_batch", [("keys.shape[-1] ** 0.5, dim=-1)\n        weights = self.dropout",
+                                                "keys.shape[-1] ** 0.5, dim=0)\n        weights = self.dropout")]),
+    ("CausalAttention", "ch03 mask_transposed",
+     [("torch.triu(torch.ones(context_length, context_length), diagonal=1))\n\n    def forward(self, x):\n"
+       "        b, num_tokens, d_in = x.shape\n        keys, queries",
+       "torch.tril(torch.ones(context_length, context_length), diagonal=-1))\n\n    def forward(self, x):\n"
+       "        b, num_tokens, d_in = x.shape\n        keys, queries")]),
     ("CausalAttention", "ch03 no_mask", [("scores.masked_fill_(self.mask.bool()[:num_tokens, :num_tokens], -torch.inf)",
                                           "pass")]),
     ("CausalAttention", "ch03 mask_diagonal", [("diagonal=1", "diagonal=0")]),
@@ -323,6 +331,7 @@ PLANTED = [
     ("MultiHeadAttention", "ch03 no_scale", [(MHA_SCALE, "attn_scores")]),
     ("MultiHeadAttention", "ch03 scale_by_d_out", [(MHA_SCALE, "attn_scores / self.d_out ** 0.5")]),
     ("MultiHeadAttention", "ch03 softmax_dim", [(MHA_SCALE + ", dim=-1", MHA_SCALE + ", dim=2")]),
+    ("MultiHeadAttention", "ch03 softmax_heads", [(MHA_SCALE + ", dim=-1", MHA_SCALE + ", dim=1")]),
     ("MultiHeadAttention", "ch03 no_mask", [(MASK_LINE, "pass")]),
     ("MultiHeadAttention", "ch03 mask_diagonal", [("diagonal=1", "diagonal=0")]),
     ("MultiHeadAttention", "ch03 mask_one_late", [("diagonal=1", "diagonal=2")]),
@@ -333,6 +342,8 @@ PLANTED = [
      [(".view(b, num_tokens, self.num_heads, self.head_dim).transpose(1, 2)",
        ".view(b, self.num_heads, num_tokens, self.head_dim)")]),
     ("MultiHeadAttention", "ch03 merge_heads", [("(attn_weights @ values).transpose(1, 2)", "(attn_weights @ values)")]),
+    ("MultiHeadAttention", "ch03 merge_heads_interleaved",
+     [("(attn_weights @ values).transpose(1, 2)", "(attn_weights @ values).permute(0, 2, 3, 1)")]),
     ("MultiHeadAttention", "ch03 no_out_proj", [("return self.out_proj(context_vec)", "return context_vec")]),
     ("MultiHeadAttention", "no dropout", [("attn_weights = self.dropout(attn_weights)", "pass")]),
     ("MultiHeadAttention", "dropout in eval",
@@ -340,6 +351,7 @@ PLANTED = [
     ("LayerNorm", "ch04 unbiased_variance", [(", unbiased=False", "")]),
     ("LayerNorm", "ch04 no_eps", [("torch.sqrt(var + self.eps)", "torch.sqrt(var)")]),
     ("LayerNorm", "ch04 eps_outside_sqrt", [("torch.sqrt(var + self.eps)", "(torch.sqrt(var) + self.eps)")]),
+    ("LayerNorm", "ch04 std_plus_eps", [("torch.sqrt(var + self.eps)", "(x.std(dim=-1, keepdim=True) + self.eps)")]),
     ("LayerNorm", "ch04 no_sqrt", [("torch.sqrt(var + self.eps)", "(var + self.eps)")]),
     ("LayerNorm", "ch04 wrong_dim", [("(dim=-1, keepdim=True", "(dim=1, keepdim=True")]),
     ("LayerNorm", "ch04 scale_shift_swapped", [("self.scale * norm_x + self.shift", "self.shift * norm_x + self.scale")]),
@@ -347,6 +359,7 @@ PLANTED = [
     ("GELU", "ch04 gelu_erf", [(GELU_BODY, "0.5 * x * (1 + torch.erf(x / math.sqrt(2.0)))")]),
     ("GELU", "ch04 gelu_sigmoid", [(GELU_BODY, "x * torch.sigmoid(1.702 * x)")]),
     ("GELU", "ch04 gelu_no_cube", [("(x + 0.044715 * torch.pow(x, 3))", "x")]),
+    ("GELU", "ch04 gelu_square", [("torch.pow(x, 3)", "torch.pow(x, 2)")]),
     ("GELU", "ch04 gelu_no_sqrt", [("torch.sqrt(torch.tensor(2.0 / torch.pi))", "(2.0 / torch.pi)")]),
     ("GELU", "ch04 gelu_no_half", [("0.5 * x * (1 + torch.tanh", "x * (1 + torch.tanh")]),
     ("GELU", "ch04 relu", [(GELU_BODY, "torch.relu(x)")]),
