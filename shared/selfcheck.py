@@ -35,6 +35,7 @@ import difflib
 import importlib
 import inspect
 import pkgutil
+import sysconfig
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -176,8 +177,9 @@ def describe_difference(got: Any, expected: Any, tol: float = TOLERANCE) -> str:
 
 
 def _where(error: BaseException) -> str:
-    """The innermost line of the traceback that is not in torch or in this library: the learner's."""
-    library = (Path(torch.__file__).parent, Path(__file__).parent)
+    """The innermost line of the traceback that is the learner's: not in this library, in Python or in an
+    installed package (torch, tiktoken, ...)."""
+    library = [Path(__file__).parent] + [Path(sysconfig.get_paths()[key]) for key in ("stdlib", "purelib", "platlib")]
     frames = [f for f in traceback.extract_tb(error.__traceback__)
               if not any(Path(f.filename).is_relative_to(folder) for folder in library)]
     if not frames:
@@ -210,7 +212,8 @@ class Checker:
         try:
             return fn(*args, **kwargs)
         except Exception as error:  # the learner's code may raise anything
-            return Raised(type(error).__name__, str(error), _where(error))
+            first_line = (str(error).strip().splitlines() or [""])[0]
+            return Raised(type(error).__name__, first_line, _where(error))
 
     def call(self, label: str, fn: Callable, *args: Any, hint: str = "", **kwargs: Any) -> Any:
         """`fn(*args, **kwargs)`; if it raises, a failed line (with `hint`) ends the check."""
@@ -219,10 +222,11 @@ class Checker:
             self.stop(label, str(result), (hint,) if hint else ())
         return result
 
-    def compare(self, label: str, got: Any, expected: Any,
-                variants: Mapping[str, Callable[[], Any]] | None = None, tol: float = TOLERANCE) -> bool:
-        """One line: ✓ if `got` equals `expected`; else what differs, and the hint of each variant
-        (the reference with one mistake put in) whose result equals `got`."""
+    def compare(self, label: str, got: Any, expected: Any, variants: Mapping[str, Callable[[], Any]] | None = None,
+                tol: float = TOLERANCE, locate: Callable[[], str | None] | None = None) -> bool:
+        """One line: ✓ if `got` equals `expected`; else what differs, and the hint of each variant (the
+        reference with one mistake put in) whose result equals `got`; if none does, the hint `locate()`
+        gives (where the difference starts), if any."""
         if same(got, expected, tol) or (isinstance(got, Raised) and isinstance(expected, Raised)
                                         and got.type_name == expected.type_name):
             self.passed(label)
@@ -232,6 +236,8 @@ class Checker:
             wrong = self.outcome(variant)
             if same(got, wrong, tol) and not same(wrong, expected, tol):
                 hints.append(hint)
+        if not hints and locate is not None and not isinstance(got, Raised):
+            hints.extend(filter(None, [locate()]))
         self.failed(label, describe_difference(got, expected, tol), tuple(hints))
         return False
 

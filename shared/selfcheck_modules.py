@@ -122,6 +122,48 @@ def without(module: nn.Module, suffix: str) -> Iterator[nn.Module]:
             setattr(parent, attr, sub)
 
 
+def _tensors(args: tuple, kwargs: dict) -> list[torch.Tensor]:
+    return [a.detach().clone() for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+
+
+def _record_calls(module: nn.Module, x: torch.Tensor) -> list[tuple[str, list, Any]]:
+    """(name, tensor inputs, output) of every submodule call of `module(x)` in eval mode, in the order they end."""
+    calls: list[tuple[str, list, Any]] = []
+    hooks = [sub.register_forward_hook(
+        lambda m, args, kwargs, out, name=name: calls.append((name, _tensors(args, kwargs), out)), with_kwargs=True)
+        for name, sub in module.named_modules() if name]
+    try:
+        forward(module, x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return calls
+
+
+def locate_difference(learner: nn.Module, reference: nn.Module, x: torch.Tensor) -> str | None:
+    """Where a difference starts: the first part of `learner` (a submodule with the book's name) that is given
+    the reference part's input and returns something else; else, for a module built from checked parts
+    (a TransformerBlock, say), that the parts are fine and the wiring is not."""
+    from shared.selfcheck import CHECKS, same
+
+    reference_calls: dict[tuple[str, int], tuple[list, Any]] = {}
+    for name, inputs, output in _record_calls(reference, x):
+        reference_calls[name, sum(key[0] == name for key in reference_calls)] = (inputs, output)
+    seen: dict[str, int] = {}
+    for name, inputs, output in _record_calls(learner, x):
+        occurrence = seen[name] = seen.get(name, -1) + 1
+        expected = reference_calls.get((name, occurrence))
+        if expected and same(inputs, expected[0]) and not same(output, expected[1]):
+            kind = type(learner.get_submodule(name)).__name__
+            more = f"; check({kind}) says more" if kind in CHECKS else ""
+            return (f"the difference starts in {name} (your {kind}): it gets the same input as the book's "
+                    f"{name} and returns something else{more}")
+    if any(type(sub).__name__ in CHECKS for sub in reference.children()):
+        return (f"each part of your {type(learner).__name__} that gets the book's input returns the book's "
+                f"output: the difference is in how its forward connects the parts")
+    return None
+
+
 def compare_outputs(checker: Checker, label: str, learner: nn.Module, reference: nn.Module, x: torch.Tensor,
                     *, train: bool = False, variants: Mapping[str, Variant] | None = None) -> bool:
     """One line: `learner(x)` against `reference(x)`, both in eval mode or both in training mode after the
@@ -140,4 +182,5 @@ def compare_outputs(checker: Checker, label: str, learner: nn.Module, reference:
     candidates = {hint: seeded(variant) for hint, variant in (variants or {}).items()}
     if any(isinstance(m, nn.Dropout) and m.p > 0 for m in reference.modules()):
         candidates[NO_DROPOUT if train else DROPOUT_IN_EVAL] = lambda: forward(reference, x, not train)
-    return checker.compare(label, got, expected, candidates)
+    return checker.compare(label, got, expected, candidates,
+                           locate=None if train else lambda: locate_difference(learner, reference, x))

@@ -490,6 +490,16 @@ def test_a_shape_difference_is_named():
     assert "shape (2, 7, 6), expected (2, 8, 6)" in result.lines[1].detail
 
 
+def test_a_difference_inside_a_model_is_located():
+    result = run_check("GPTModel", (MHA_SCALE, "attn_scores"))
+    assert result.hints == ["the difference starts in trf_blocks.0.att (your MultiHeadAttention): it gets the same "
+                            "input as the book's trf_blocks.0.att and returns something else; "
+                            "check(MultiHeadAttention) says more"]
+    result = run_check("TransformerBlock", ("x = self.ff(x)", "x = self.ff(self.norm2(x))"))
+    assert result.hints == ["each part of your TransformerBlock that gets the book's input returns the book's "
+                            "output: the difference is in how its forward connects the parts"]
+
+
 def test_an_error_in_the_learners_code_is_shown_with_its_line():
     result = run_check("MultiHeadAttention", ("self.mask.bool()[:num_tokens, :num_tokens]", "self.mask.bool()"))
     short_input = result.lines[2]
