@@ -165,7 +165,8 @@ def describe_difference(got: Any, expected: Any, tol: float = TOLERANCE) -> str:
                 f"max abs difference {max_diff:.3g}")
     if isinstance(expected, str) and isinstance(got, str):
         i = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
-        return f"differs at character {i}: yours {got[max(0, i - 15):i + 15]!r}, expected {expected[max(0, i - 15):i + 15]!r}"
+        around = slice(max(0, i - 15), i + 15)
+        return f"differs at character {i}: yours {got[around]!r}, expected {expected[around]!r}"
     if isinstance(expected, (list, tuple)) and isinstance(got, (list, tuple)):
         i = next((i for i, (g, e) in enumerate(zip(got, expected)) if not same(g, e, tol)), None)
         length = "" if len(got) == len(expected) else f"{len(got)} items, expected {len(expected)}"

@@ -45,7 +45,8 @@ MISTAKES = {
                       "self.str_to_int.get(token, self.str_to_int['<|unk|>'])",
     "unknown_dropped": "unknown words are dropped; SimpleTokenizerV2 replaces each with <|unk|>",
     "targets_not_shifted": "the targets are the inputs themselves: take token_ids[i + 1:i + max_length + 1]",
-    "stride_ignored": "windows start every token, not every stride tokens: range(0, len(token_ids) - max_length, stride)",
+    "stride_ignored": "windows start every token, not every stride tokens: "
+                      "range(0, len(token_ids) - max_length, stride)",
     "step_max_length": "windows start every max_length tokens, not every stride tokens: "
                        "range(0, len(token_ids) - max_length, stride)",
     "one_window_too_many": "the last window has a target one token short: the loop must stop at "

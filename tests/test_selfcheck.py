@@ -1,20 +1,19 @@
 """The learner-facing self-check (shared/selfcheck*.py): correct code passes, and every hint is backed by a
 planted mistake that must produce exactly that hint.
 
-LEARNER_CODE below is code written the way a reader of the book writes it; a planted mistake is a text
-replacement in it (the source is compiled under a file name, so error reports can show the line).
+The learner's code is tests/learner_code.py; a planted mistake is a text replacement in it.
 """
 
 from __future__ import annotations
 
 import ast
-import linecache
 import math
 import re
 
 import nbformat
 import pytest
 import torch
+from learner_code import LEARNER_CODE, learner_namespace
 from torch import nn
 
 import shared
@@ -23,247 +22,10 @@ from shared.notebook_runner import REPO_ROOT
 from shared.resources import ResourceError
 from shared.selfcheck import Checker, SelfCheckFailed, available_checks, check, register_check
 
-LEARNER_CODE = r'''
-import math
-import re
 
-import torch
-from torch import nn
-from torch.utils.data import DataLoader, Dataset
-
-PATTERN = r'([,.:;?_!"()\']|--|\s)'
-
-
-def split_text(text):
-    pieces = re.split(PATTERN, text)
-    return [piece.strip() for piece in pieces if piece.strip()]
-
-
-class SimpleTokenizerV1:
-    def __init__(self, vocab):
-        self.str_to_int = vocab
-        self.int_to_str = {i: s for s, i in vocab.items()}
-
-    def encode(self, text):
-        return [self.str_to_int[token] for token in split_text(text)]
-
-    def decode(self, ids):
-        text = " ".join([self.int_to_str[i] for i in ids])
-        return re.sub(r'\s+([,.?!"()\'])', r'\1', text)
-
-
-class SimpleTokenizerV2(SimpleTokenizerV1):
-    def encode(self, text):
-        tokens = [t if t in self.str_to_int else "<|unk|>" for t in split_text(text)]
-        return [self.str_to_int[t] for t in tokens]
-
-
-class GPTDatasetV1(Dataset):
-    def __init__(self, txt, tokenizer, max_length, stride):
-        self.input_ids, self.target_ids = [], []
-        token_ids = tokenizer.encode(txt, allowed_special={"<|endoftext|>"})
-        for i in range(0, len(token_ids) - max_length, stride):
-            self.input_ids.append(torch.tensor(token_ids[i:i + max_length]))
-            self.target_ids.append(torch.tensor(token_ids[i + 1:i + max_length + 1]))
-
-    def __len__(self):
-        return len(self.input_ids)
-
-    def __getitem__(self, idx):
-        return self.input_ids[idx], self.target_ids[idx]
-
-
-def create_dataloader_v1(txt, batch_size=4, max_length=256, stride=128, shuffle=True, drop_last=True,
-                         num_workers=0, tokenizer=None):
-    dataset = GPTDatasetV1(txt, tokenizer, max_length, stride)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, num_workers=num_workers)
-
-
-class SelfAttention_v1(nn.Module):
-    def __init__(self, d_in, d_out):
-        super().__init__()
-        self.W_query = nn.Parameter(torch.rand(d_in, d_out))
-        self.W_key = nn.Parameter(torch.rand(d_in, d_out))
-        self.W_value = nn.Parameter(torch.rand(d_in, d_out))
-
-    def forward(self, x):
-        keys, queries, values = x @ self.W_key, x @ self.W_query, x @ self.W_value
-        scores = queries @ keys.T
-        weights = torch.softmax(scores / keys.shape[-1] ** 0.5, dim=-1)
-        return weights @ values
-
-
-class SelfAttention_v2(nn.Module):
-    def __init__(self, d_in, d_out, qkv_bias=False):
-        super().__init__()
-        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
-
-    def forward(self, x):
-        keys, queries, values = self.W_key(x), self.W_query(x), self.W_value(x)
-        scores = queries @ keys.T
-        weights = torch.softmax(scores / keys.shape[-1] ** 0.5, dim=-1)
-        return weights @ values
-
-
-class CausalAttention(nn.Module):
-    def __init__(self, d_in, d_out, context_length, dropout, qkv_bias=False):
-        super().__init__()
-        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.dropout = nn.Dropout(dropout)
-        self.register_buffer("mask", torch.triu(torch.ones(context_length, context_length), diagonal=1))
-
-    def forward(self, x):
-        b, num_tokens, d_in = x.shape
-        keys, queries, values = self.W_key(x), self.W_query(x), self.W_value(x)
-        scores = queries @ keys.transpose(1, 2)
-        scores.masked_fill_(self.mask.bool()[:num_tokens, :num_tokens], -torch.inf)
-        weights = torch.softmax(scores / keys.shape[-1] ** 0.5, dim=-1)
-        weights = self.dropout(weights)
-        return weights @ values
-
-
-class MultiHeadAttentionWrapper(nn.Module):
-    def __init__(self, d_in, d_out, context_length, dropout, num_heads, qkv_bias=False):
-        super().__init__()
-        self.heads = nn.ModuleList(
-            [CausalAttention(d_in, d_out, context_length, dropout, qkv_bias) for _ in range(num_heads)])
-
-    def forward(self, x):
-        return torch.cat([head(x) for head in self.heads], dim=-1)
-
-
-class MultiHeadAttention(nn.Module):
-    def __init__(self, d_in, d_out, context_length, dropout, num_heads, qkv_bias=False):
-        super().__init__()
-        self.d_out, self.num_heads, self.head_dim = d_out, num_heads, d_out // num_heads
-        self.W_query = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.W_key = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.W_value = nn.Linear(d_in, d_out, bias=qkv_bias)
-        self.out_proj = nn.Linear(d_out, d_out)
-        self.dropout = nn.Dropout(dropout)
-        self.register_buffer("mask", torch.triu(torch.ones(context_length, context_length), diagonal=1))
-
-    def forward(self, x):
-        b, num_tokens, d_in = x.shape
-        keys = self.W_key(x).view(b, num_tokens, self.num_heads, self.head_dim).transpose(1, 2)
-        queries = self.W_query(x).view(b, num_tokens, self.num_heads, self.head_dim).transpose(1, 2)
-        values = self.W_value(x).view(b, num_tokens, self.num_heads, self.head_dim).transpose(1, 2)
-        attn_scores = queries @ keys.transpose(2, 3)
-        mask_bool = self.mask.bool()[:num_tokens, :num_tokens]
-        attn_scores.masked_fill_(mask_bool, -torch.inf)
-        attn_weights = torch.softmax(attn_scores / keys.shape[-1] ** 0.5, dim=-1)
-        attn_weights = self.dropout(attn_weights)
-        context_vec = (attn_weights @ values).transpose(1, 2)
-        context_vec = context_vec.contiguous().view(b, num_tokens, self.d_out)
-        return self.out_proj(context_vec)
-
-
-class LayerNorm(nn.Module):
-    def __init__(self, emb_dim):
-        super().__init__()
-        self.eps = 1e-5
-        self.scale = nn.Parameter(torch.ones(emb_dim))
-        self.shift = nn.Parameter(torch.zeros(emb_dim))
-
-    def forward(self, x):
-        mean = x.mean(dim=-1, keepdim=True)
-        var = x.var(dim=-1, keepdim=True, unbiased=False)
-        norm_x = (x - mean) / torch.sqrt(var + self.eps)
-        return self.scale * norm_x + self.shift
-
-
-class GELU(nn.Module):
-    def forward(self, x):
-        return 0.5 * x * (1 + torch.tanh(torch.sqrt(torch.tensor(2.0 / torch.pi)) * (x + 0.044715 * torch.pow(x, 3))))
-
-
-class FeedForward(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.layers = nn.Sequential(nn.Linear(cfg["emb_dim"], 4 * cfg["emb_dim"]), GELU(),
-                                    nn.Linear(4 * cfg["emb_dim"], cfg["emb_dim"]))
-
-    def forward(self, x):
-        return self.layers(x)
-
-
-class TransformerBlock(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.att = MultiHeadAttention(d_in=cfg["emb_dim"], d_out=cfg["emb_dim"], context_length=cfg["context_length"],
-                                      num_heads=cfg["n_heads"], dropout=cfg["drop_rate"], qkv_bias=cfg["qkv_bias"])
-        self.ff = FeedForward(cfg)
-        self.norm1 = LayerNorm(cfg["emb_dim"])
-        self.norm2 = LayerNorm(cfg["emb_dim"])
-        self.drop_shortcut = nn.Dropout(cfg["drop_rate"])
-
-    def forward(self, x):
-        shortcut = x
-        x = self.norm1(x)
-        x = self.att(x)
-        x = self.drop_shortcut(x)
-        x = x + shortcut
-        shortcut = x
-        x = self.norm2(x)
-        x = self.ff(x)
-        x = self.drop_shortcut(x)
-        x = x + shortcut
-        return x
-
-
-class GPTModel(nn.Module):
-    def __init__(self, cfg):
-        super().__init__()
-        self.tok_emb = nn.Embedding(cfg["vocab_size"], cfg["emb_dim"])
-        self.pos_emb = nn.Embedding(cfg["context_length"], cfg["emb_dim"])
-        self.drop_emb = nn.Dropout(cfg["drop_rate"])
-        self.trf_blocks = nn.Sequential(*[TransformerBlock(cfg) for _ in range(cfg["n_layers"])])
-        self.final_norm = LayerNorm(cfg["emb_dim"])
-        self.out_head = nn.Linear(cfg["emb_dim"], cfg["vocab_size"], bias=False)
-
-    def forward(self, in_idx):
-        batch_size, seq_len = in_idx.shape
-        tok_embeds = self.tok_emb(in_idx)
-        pos_embeds = self.pos_emb(torch.arange(seq_len, device=in_idx.device))
-        x = tok_embeds + pos_embeds
-        x = self.drop_emb(x)
-        x = self.trf_blocks(x)
-        x = self.final_norm(x)
-        return self.out_head(x)
-
-
-def generate_text_simple(model, idx, max_new_tokens, context_size):
-    for _ in range(max_new_tokens):
-        idx_cond = idx[:, -context_size:]
-        with torch.no_grad():
-            logits = model(idx_cond)
-        logits = logits[:, -1, :]
-        probas = torch.softmax(logits, dim=-1)
-        idx_next = torch.argmax(probas, dim=-1, keepdim=True)
-        idx = torch.cat((idx, idx_next), dim=1)
-    return idx
-'''
-
-
-def learner_namespace(*replacements: tuple[str, str]) -> dict:
-    """LEARNER_CODE with each (old, new) replacement made (every occurrence; `old` must occur), executed."""
-    source = LEARNER_CODE
-    for old, new in replacements:
-        assert old in source, f"the planted mistake's text {old!r} is not in the learner code"
-        source = source.replace(old, new)
-    filename = f"<learner-{abs(hash(source))}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # as IPython does
-    namespace: dict = {"__name__": "learner"}
-    exec(compile(source, filename, "exec"), namespace)
-    return namespace
-
-
-def run_check(name: str, *replacements: tuple[str, str], checked: str | None = None) -> selfcheck.SelfCheckResult:
-    return check(learner_namespace(*replacements)[checked or name], name, verbose=False)
+def run_check(name: str, *replacements: tuple[str, str]) -> selfcheck.SelfCheckResult:
+    """The self-check of LEARNER_CODE's `name`, with the replacements made."""
+    return check(learner_namespace(*replacements)[name], name, verbose=False)
 
 
 ALL_HINTS = {**{f"ch02 {k}": v for k, v in selfcheck_ch02.MISTAKES.items()},
@@ -280,13 +42,14 @@ BLOCK_FORWARD = LEARNER_CODE[LEARNER_CODE.index("        shortcut = x\n        x
                              LEARNER_CODE.index("class GPTModel")].rstrip() + "\n"
 GELU_BODY = "0.5 * x * (1 + torch.tanh(torch.sqrt(torch.tensor(2.0 / torch.pi)) * (x + 0.044715 * torch.pow(x, 3))))"
 RANGE = "range(0, len(token_ids) - max_length, stride)"
+SPLIT = "PATTERN = r'([,.:;?_!\"()\\']|--|\\s)'"
+CAUSAL_MASK = "scores.masked_fill_(self.mask.bool()[:num_tokens, :num_tokens], -torch.inf)"
 
-# (checked name, hint key, replacements[, the class checked when it is not `name`])
+# (checked name, the hint's key in ALL_HINTS, replacements that plant the mistake)
 PLANTED = [
-    ("SimpleTokenizerV1", "ch02 split_whitespace", [("PATTERN = r'([,.:;?_!\"()\\']|--|\\s)'", "PATTERN = r'(\\s)'")]),
-    ("SimpleTokenizerV2", "ch02 split_whitespace", [("PATTERN = r'([,.:;?_!\"()\\']|--|\\s)'", "PATTERN = r'(\\s)'")]),
-    ("SimpleTokenizerV2", "ch02 split_comma_period",
-     [("PATTERN = r'([,.:;?_!\"()\\']|--|\\s)'", "PATTERN = r'([,.]|\\s)'")]),
+    ("SimpleTokenizerV1", "ch02 split_whitespace", [(SPLIT, "PATTERN = r'(\\s)'")]),
+    ("SimpleTokenizerV2", "ch02 split_whitespace", [(SPLIT, "PATTERN = r'(\\s)'")]),
+    ("SimpleTokenizerV2", "ch02 split_comma_period", [(SPLIT, "PATTERN = r'([,.]|\\s)'")]),
     ("SimpleTokenizerV1", "ch02 split_no_double_dash", [("|--|", "|")]),
     ("SimpleTokenizerV1", "ch02 decode_spaces", [(DECODE_SUB, "return text")]),
     ("SimpleTokenizerV2", "ch02 decode_no_spaces", [('text = " ".join', 'text = "".join')]),
@@ -294,19 +57,20 @@ PLANTED = [
     ("SimpleTokenizerV2", "ch02 unknown_dropped",
      [('t if t in self.str_to_int else "<|unk|>" for t in split_text(text)',
        "t for t in split_text(text) if t in self.str_to_int")]),
-    ("GPTDatasetV1", "ch02 targets_not_shifted", [("token_ids[i + 1:i + max_length + 1]", "token_ids[i:i + max_length]")]),
+    ("GPTDatasetV1", "ch02 targets_not_shifted",
+     [("token_ids[i + 1:i + max_length + 1]", "token_ids[i:i + max_length]")]),
     ("GPTDatasetV1", "ch02 stride_ignored", [(RANGE, "range(0, len(token_ids) - max_length)")]),
     ("GPTDatasetV1", "ch02 step_max_length", [(RANGE, "range(0, len(token_ids) - max_length, max_length)")]),
     ("GPTDatasetV1", "ch02 one_window_too_many", [(RANGE, "range(0, len(token_ids) - max_length + 1, stride)")]),
     ("create_dataloader_v1", "ch02 shuffle_ignored", [("shuffle=shuffle", "shuffle=False")]),
     ("create_dataloader_v1", "ch02 drop_last_ignored", [("drop_last=drop_last", "drop_last=True")]),
     ("SelfAttention_v1", "ch03 no_scale", [(SCALE, "scores")]),
-    ("SelfAttention_v1", "ch03 softmax_dim", [("/ keys.shape[-1] ** 0.5, dim=-1)", "/ keys.shape[-1] ** 0.5, dim=0)")]),
+    ("SelfAttention_v1", "ch03 softmax_dim", [(SCALE + ", dim=-1)", SCALE + ", dim=0)")]),
     ("SelfAttention_v2", "ch03 no_sqrt", [(SCALE, "scores / keys.shape[-1]")]),
     ("SelfAttention_v2", "ch03 unwanted_mask",
      [("        scores = queries @ keys.T\n",
-       "        scores = queries @ keys.T\n        scores = scores.masked_fill(torch.ones_like(scores).triu(1).bool(), "
-       "-torch.inf)\n")]),
+       "        scores = queries @ keys.T\n"
+       "        scores = scores.masked_fill(torch.ones_like(scores).triu(1).bool(), -torch.inf)\n")]),
     ("SelfAttention_v2", "ch03 weight_not_transposed",
      [("self.W_key(x), self.W_query(x), self.W_value(x)\n        scores = queries @ keys.T",
        "x @ self.W_key.weight + (self.W_key.bias if self.W_key.bias is not None else 0), "
@@ -321,13 +85,11 @@ PLANTED = [
        "        b, num_tokens, d_in = x.shape\n        keys, queries",
        "torch.tril(torch.ones(context_length, context_length), diagonal=-1))\n\n    def forward(self, x):\n"
        "        b, num_tokens, d_in = x.shape\n        keys, queries")]),
-    ("CausalAttention", "ch03 no_mask", [("scores.masked_fill_(self.mask.bool()[:num_tokens, :num_tokens], -torch.inf)",
-                                          "pass")]),
+    ("CausalAttention", "ch03 no_mask", [(CAUSAL_MASK, "pass")]),
     ("CausalAttention", "ch03 mask_diagonal", [("diagonal=1", "diagonal=0")]),
-    ("CausalAttention", "ch03 mask_zero", [("scores.masked_fill_(self.mask.bool()[:num_tokens, :num_tokens], -torch.inf)",
-                                            "scores.masked_fill_(self.mask.bool()[:num_tokens, :num_tokens], 0.0)")]),
+    ("CausalAttention", "ch03 mask_zero", [(CAUSAL_MASK, CAUSAL_MASK.replace("-torch.inf", "0.0"))]),
     ("CausalAttention", "no dropout", [("weights = self.dropout(weights)", "pass")]),
-    ("MultiHeadAttentionWrapper", "ch03 concat_dim", [("for head in self.heads], dim=-1)", "for head in self.heads], dim=1)")]),
+    ("MultiHeadAttentionWrapper", "ch03 concat_dim", [("self.heads], dim=-1)", "self.heads], dim=1)")]),
     ("MultiHeadAttention", "ch03 no_scale", [(MHA_SCALE, "attn_scores")]),
     ("MultiHeadAttention", "ch03 scale_by_d_out", [(MHA_SCALE, "attn_scores / self.d_out ** 0.5")]),
     ("MultiHeadAttention", "ch03 softmax_dim", [(MHA_SCALE + ", dim=-1", MHA_SCALE + ", dim=2")]),
@@ -341,7 +103,7 @@ PLANTED = [
     ("MultiHeadAttention", "ch03 split_heads",
      [(".view(b, num_tokens, self.num_heads, self.head_dim).transpose(1, 2)",
        ".view(b, self.num_heads, num_tokens, self.head_dim)")]),
-    ("MultiHeadAttention", "ch03 merge_heads", [("(attn_weights @ values).transpose(1, 2)", "(attn_weights @ values)")]),
+    ("MultiHeadAttention", "ch03 merge_heads", [("(attn_weights @ values).transpose(1, 2)", "attn_weights @ values")]),
     ("MultiHeadAttention", "ch03 merge_heads_interleaved",
      [("(attn_weights @ values).transpose(1, 2)", "(attn_weights @ values).permute(0, 2, 3, 1)")]),
     ("MultiHeadAttention", "ch03 no_out_proj", [("return self.out_proj(context_vec)", "return context_vec")]),
@@ -354,7 +116,8 @@ PLANTED = [
     ("LayerNorm", "ch04 std_plus_eps", [("torch.sqrt(var + self.eps)", "(x.std(dim=-1, keepdim=True) + self.eps)")]),
     ("LayerNorm", "ch04 no_sqrt", [("torch.sqrt(var + self.eps)", "(var + self.eps)")]),
     ("LayerNorm", "ch04 wrong_dim", [("(dim=-1, keepdim=True", "(dim=1, keepdim=True")]),
-    ("LayerNorm", "ch04 scale_shift_swapped", [("self.scale * norm_x + self.shift", "self.shift * norm_x + self.scale")]),
+    ("LayerNorm", "ch04 scale_shift_swapped",
+     [("self.scale * norm_x + self.shift", "self.shift * norm_x + self.scale")]),
     ("LayerNorm", "ch04 no_scale_shift", [("return self.scale * norm_x + self.shift", "return norm_x")]),
     ("GELU", "ch04 gelu_erf", [(GELU_BODY, "0.5 * x * (1 + torch.erf(x / math.sqrt(2.0)))")]),
     ("GELU", "ch04 gelu_sigmoid", [(GELU_BODY, "x * torch.sigmoid(1.702 * x)")]),
@@ -373,8 +136,8 @@ PLANTED = [
      [("shortcut = x\n        x = self.norm1(x)", "x = self.norm1(x)\n        shortcut = x"),
       ("shortcut = x\n        x = self.norm2(x)", "x = self.norm2(x)\n        shortcut = x")]),
     ("TransformerBlock", "ch04 no_shortcut", [("x = x + shortcut", "x = x")]),
-    ("TransformerBlock", "ch04 norms_swapped", [("self.norm1(x)", "self.normA(x)"), ("self.norm2(x)", "self.norm1(x)"),
-                                                ("self.normA(x)", "self.norm2(x)")]),
+    ("TransformerBlock", "ch04 norms_swapped",
+     [("self.norm1(x)", "self.normA(x)"), ("self.norm2(x)", "self.norm1(x)"), ("self.normA(x)", "self.norm2(x)")]),
     ("TransformerBlock", "dropout drop_shortcut", [("x = self.drop_shortcut(x)", "pass")]),
     ("GPTModel", "ch04 no_pos_emb", [("x = tok_embeds + pos_embeds", "x = tok_embeds")]),
     ("GPTModel", "ch04 no_final_norm", [("x = self.final_norm(x)", "pass")]),
@@ -486,7 +249,8 @@ def test_a_difference_no_variant_explains_is_described_without_a_hint():
 
 
 def test_a_shape_difference_is_named():
-    result = run_check("MultiHeadAttention", ("return self.out_proj(context_vec)", "return self.out_proj(context_vec)[:, :-1]"))
+    result = run_check("MultiHeadAttention", ("return self.out_proj(context_vec)",
+                                              "return self.out_proj(context_vec)[:, :-1]"))
     assert "shape (2, 7, 6), expected (2, 8, 6)" in result.lines[1].detail
 
 
@@ -646,12 +410,14 @@ def test_each_variant_without_a_mistake_is_the_reference():
     x2, x3, ids = torch.randn(6, 4), torch.randn(2, 6, 4), torch.randint(0, 40, (2, 6))
     cfg = {**selfcheck_ch04.CFG, "emb_dim": 4, "n_heads": 2}
     mha = shared.MultiHeadAttention(4, 6, 8, 0.5, num_heads=3, qkv_bias=True, use_sdpa=False)
-    causal, v2, v1 = shared.CausalAttention(4, 3, 8, 0.5), shared.SelfAttention_v2(4, 3), shared.SelfAttention_v1(4, 3)
+    causal, v2 = shared.CausalAttention(4, 3, 8, 0.5), shared.SelfAttention_v2(4, 3)
+    v1 = shared.SelfAttention_v1(4, 3)
     norm, ff = selfcheck_modules.randomize(shared.LayerNorm(4)), shared.FeedForward(cfg)
     block, model = shared.TransformerBlock(cfg, use_sdpa=False), shared.GPTModel(cfg, use_sdpa=False)
     cases = [
         (mha, x3, lambda train: selfcheck_ch03.multihead_variant(mha, x3, train, num_heads=3, dropout=0.5)),
-        (causal, x3, lambda train: selfcheck_ch03.linear_attention_variant(causal, x3, train, causal=True, dropout=0.5)),
+        (causal, x3,
+         lambda train: selfcheck_ch03.linear_attention_variant(causal, x3, train, causal=True, dropout=0.5)),
         (v2, x2, lambda train: selfcheck_ch03.linear_attention_variant(v2, x2, train, causal=False)),
         (v1, x2, lambda train: selfcheck_ch03.self_attention_v1_variant(v1, x2, train)),
         (norm, x3, lambda train: selfcheck_ch04.layer_norm_variant(norm, x3, train)),
@@ -668,7 +434,8 @@ def test_each_variant_without_a_mistake_is_the_reference():
                 assert torch.allclose(variant(train), expected, atol=1e-6), (type(module).__name__, train)
 
     model.eval()
-    assert torch.equal(selfcheck_ch04.generate_variant(model, ids, 5, 4), shared.generate_text_simple(model, ids, 5, 4))
+    assert torch.equal(selfcheck_ch04.generate_variant(model, ids, 5, 4),
+                       shared.generate_text_simple(model, ids, 5, 4))
 
 
 def test_each_chapter_2_variant_without_a_mistake_is_the_reference():
