@@ -12,7 +12,8 @@ on the same seeded inputs (eval mode, and training mode with the same seed where
 prints ✓ or ✗ per check. A ✗ says what differs (shape, first differing position, largest difference). When
 your result equals the reference with one typical mistake put in on purpose (no 1/√d_k scaling, softmax
 over the wrong dimension, unbiased variance, ...), it names that mistake and its fix; otherwise it does
-not guess. `available_checks()` lists what can be checked; the checks live in `selfcheck_ch02.py` ... .
+not guess. `available_checks()` lists what can be checked; the checks themselves live in
+`selfcheck_ch02.py` to `selfcheck_ch04.py`.
 
 A later chapter adds checks in its own module `shared/selfcheck_chNN.py`, which is found automatically:
 
@@ -307,7 +308,8 @@ def check(candidate: Any, name: str | None = None, *, verbose: bool = True,
 
     name = _resolve_name(candidate, name)
     if inspect.isclass(getattr(shared, name, None)) and not inspect.isclass(candidate):
-        raise TypeError(f"shared.{name} is a class: pass your class itself, e.g. check({name})")
+        raise TypeError(f"shared.{name} is a class: pass your class (not a function or an instance), "
+                        f"e.g. check({name})")
     if not callable(candidate):
         raise TypeError(f"check() needs a class or function, got {type(candidate).__name__}")
     checker = Checker()
