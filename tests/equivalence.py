@@ -6,11 +6,14 @@ Usage, in a notebook cell:
     class MultiHeadAttention(nn.Module): ...
 
 and in tests/cases_chNN.py:
-    from equivalence import same_as_case
+    from equivalence import same_as_case, same_as_self_check, self_check
+
+    same_as_self_check("LayerNorm", "GELU")   # the case is the learner-facing self-check (shared.selfcheck)
 
     @same_as_case("MultiHeadAttention")
     def _(notebook_cls, shared_cls):
-        ...  # build both the same way, run the same input, assert equal results
+        self_check(notebook_cls, "MultiHeadAttention")
+        ...  # then what only the tests ask for
 
 `notebook_checks.execute_notebook` runs the cases inside the notebook's kernel after its last cell.
 """
@@ -83,17 +86,15 @@ def copy_weights(notebook_module, shared_module) -> None:
     shared_module.load_state_dict(notebook_state)
 
 
-def assert_same_outputs(notebook_module, shared_module, x, dropout_seed: int = 7, tol: float = 1e-5) -> None:
-    """Same outputs in eval mode, and in training mode with the same dropout seed."""
-    import torch
+def self_check(candidate, name: str) -> None:
+    """The learner-facing self-check of `candidate` against shared.<name>; a failure raises an AssertionError
+    whose message is the check's report (what differs, and the hint for a recognised mistake)."""
+    from shared.selfcheck import check as run_self_check
 
-    with torch.no_grad():
-        notebook_module.eval()
-        shared_module.eval()
-        torch.testing.assert_close(notebook_module(x), shared_module(x), rtol=tol, atol=tol)
-        notebook_module.train()
-        shared_module.train()
-        torch.manual_seed(dropout_seed)
-        from_notebook = notebook_module(x)
-        torch.manual_seed(dropout_seed)
-        torch.testing.assert_close(from_notebook, shared_module(x), rtol=tol, atol=tol)
+    run_self_check(candidate, name, verbose=False, raise_on_failure=True)
+
+
+def same_as_self_check(*names: str) -> None:
+    """Register, for each name, a same-as case that is exactly the self-check."""
+    for name in names:
+        same_as_case(name)(lambda notebook_obj, shared_obj, name=name: self_check(notebook_obj, name))
