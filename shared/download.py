@@ -30,7 +30,7 @@ import urllib.error
 import urllib.request
 from typing import BinaryIO
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the text bar: tqdm.auto warns in every notebook kernel without ipywidgets
 
 TIMEOUT_S = 10                 # the longest wait for a connection or for any single read
 MIN_AVERAGE_RATE = 100_000     # bytes per second: a slower transfer is abandoned at its deadline

@@ -457,6 +457,16 @@ def test_the_pretrained_model_is_built_once_and_reused(tmp_path, monkeypatch):
 
 # --- notebooks -------------------------------------------------------------------------------------------------------
 
+def test_importing_shared_in_a_notebook_prints_nothing(tmp_path):
+    import nbformat
+
+    from shared.notebook_runner import execute_notebook as run_notebook
+
+    path = tmp_path / "imports.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import shared")]), path)
+    assert run_notebook(path).cells[0].outputs == []  # no TqdmWarning about IProgress (ipywidgets) on stderr
+
+
 @pytest.mark.parametrize("path", chapter_notebooks("ch05"), ids=lambda p: p.name)
 def test_notebook_runs(path: Path):
     execute_notebook(path)
