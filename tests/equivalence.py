@@ -2,7 +2,7 @@
 starts with a marker line, and a registered case proves the two behave the same.
 
 Usage, in a notebook cell:
-    # same-as: shared.MultiHeadAttention
+    # same-as: shared.MultiHeadAttention          (or shared.classifier.calc_loss_batch: a module-level name)
     class MultiHeadAttention(nn.Module): ...
 
 and in tests/cases_chNN.py:
@@ -62,17 +62,17 @@ def load_cases() -> None:
 
 def check(namespace: dict[str, Any], names: list[str]) -> None:
     """Run the case of every name against the notebook's object and the shared one (raises on a mismatch)."""
-    import shared
-
     load_cases()
     for name in names:
+        module_path, _, short_name = f"shared.{name}".rpartition(".")  # "classifier.calc_loss_batch" works too
         if name not in CASES:
             raise AssertionError(f"no same-as case is registered for shared.{name}: add one to tests/cases_chNN.py")
-        if name not in namespace:
-            raise AssertionError(f"the notebook claims to define {name} (same-as marker) but never does")
-        if not hasattr(shared, name):
-            raise AssertionError(f"shared has no {name} to compare the notebook's version with")
-        CASES[name](namespace[name], getattr(shared, name))
+        if short_name not in namespace:
+            raise AssertionError(f"the notebook claims to define {short_name} (same-as marker) but never does")
+        module = importlib.import_module(module_path)
+        if not hasattr(module, short_name):
+            raise AssertionError(f"{module_path} has no {short_name} to compare the notebook's version with")
+        CASES[name](namespace[short_name], getattr(module, short_name))
         print(f"same-as shared.{name}: ok")
 
 
