@@ -1,42 +1,36 @@
-# The book's commands. Each target sets up .venv on first use (and again only when the requirements change).
-#   make book    run every notebook headless, in chapter order, on the embedded default
-#   make test    ruff + the whole pytest suite
-#   make lab     open JupyterLab
+# Shortcuts for tasks.py, which does the work (and is what to use where there is no make, e.g. Windows).
+#   make book    run every notebook headless, in book order, on the embedded default
+#   make test    ruff + the whole pytest suite          make quick   the same without the notebook runs
+#   make lab     open JupyterLab                        make env     check the environment
 PYTHON ?= python3
-VENV ?= .venv
-PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
 NOTEBOOKS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup book book-refresh test lint lab tokenizer clean
+.PHONY: setup book book-refresh test quick lab env tokenizer clean
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -c constraints.txt -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . 2>/dev/null || \
-		$(PY) -m pip install --quiet --no-deps -e .
-	touch $(STAMP)
+setup:
+	$(PYTHON) tasks.py setup
 
-setup: $(STAMP)
+book:
+	$(PYTHON) tasks.py book $(NOTEBOOKS)
 
-book: $(STAMP)
-	$(PY) -m shared.notebook_runner $(NOTEBOOKS)
+book-refresh:
+	$(PYTHON) tasks.py book --refresh $(NOTEBOOKS)
 
-book-refresh: $(STAMP)
-	$(PY) -m shared.notebook_runner --refresh $(NOTEBOOKS)
+test:
+	$(PYTHON) tasks.py test $(PYTEST_ARGS)
 
-lint: $(STAMP)
-	$(PY) -m ruff check .
+quick:
+	$(PYTHON) tasks.py test --quick $(PYTEST_ARGS)
 
-test: lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+lab:
+	$(PYTHON) tasks.py lab
 
-lab: $(STAMP)
-	$(PY) -m jupyter lab
+env:
+	$(PYTHON) tasks.py env
 
-tokenizer: $(STAMP)
-	$(PY) -m shared.embedded_bpe --retrain
+tokenizer: setup
+	.venv/bin/python -m shared.embedded_bpe --retrain
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

@@ -22,6 +22,8 @@ and a few optional keys that `validate_config` fills in when they are absent:
     drop_rate_emb       dropout after the embeddings            (default: drop_rate)
     drop_rate_attn      dropout on the attention weights        (default: drop_rate)
     drop_rate_shortcut  dropout before each shortcut addition   (default: drop_rate)
+    padded_vocab_size   (absent: none) embedding/output rows rounded up, e.g. 50304 for GPT-2: faster on a GPU;
+                        the extra rows are never used and the logits keep vocab_size columns
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ REQUIRED_KEYS: dict[str, type] = {
 }
 OPTIONAL_KEYS: dict[str, type] = {
     "tie_weights": bool, "drop_rate_emb": float, "drop_rate_attn": float, "drop_rate_shortcut": float,
+    "padded_vocab_size": int,
 }
 DROP_KEYS = ("drop_rate", "drop_rate_emb", "drop_rate_attn", "drop_rate_shortcut")
 
@@ -132,6 +135,10 @@ def validate_config(cfg: dict[str, Any]) -> dict[str, Any]:
         divisors = [h for h in range(1, min(emb_dim, 64) + 1) if emb_dim % h == 0]
         problems.append(f"emb_dim ({emb_dim}) must be divisible by n_heads ({n_heads}) so each head gets "
                         f"emb_dim // n_heads dimensions; choose n_heads from {divisors}")
+    padded, vocab_size = usable.get("padded_vocab_size"), usable.get("vocab_size", 0)
+    if padded is not None and padded < vocab_size:
+        problems.append(f"'padded_vocab_size' ({padded}) must be at least vocab_size ({vocab_size}); GPU kernels "
+                        f"like a multiple of 64: {-(-vocab_size // 64) * 64}")
     for key in DROP_KEYS:
         if key in usable and not 0.0 <= usable[key] < 1.0:
             problems.append(f"{key!r} is a probability and must be in [0, 1), got {usable[key]}")

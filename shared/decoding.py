@@ -196,13 +196,15 @@ def generate_batch(model: nn.Module, prompts: Sequence[Sequence[int] | torch.Ten
 
 
 def compiled_decoder(model: nn.Module, batch_size: int = 1, max_len: int | None = None,
-                     mode: str = "reduce-overhead") -> Callable[[torch.Tensor, int], torch.Tensor]:
+                     mode: str | None = "reduce-overhead",
+                     backend: str = "inductor") -> Callable[[torch.Tensor, int], torch.Tensor]:
     """Greedy decoding with a static KV cache and a `torch.compile`d one-token step (CUDA graphs on a GPU).
 
     Returns `decode(prompt, max_new_tokens)`, which gives exactly `generate`'s greedy tokens as long as prompt
     and new tokens fit in `max_len` (this path does not slide the window). Every step has the same shapes, so
     the compiled step is recorded once (the first calls are slow: they compile) and then replayed; mode
-    "reduce-overhead" turns the replay into a CUDA graph, "default" works on the CPU too.
+    "reduce-overhead" turns the replay into a CUDA graph, "default" works on the CPU too. `backend="aot_eager"`
+    (with `mode=None`) traces the same graph without generating code: what the CPU tests use, in seconds.
     """
     plain = unwrap(model)
     cache = KVCache.for_model(plain, batch_size, max_len, static=True)
@@ -212,7 +214,7 @@ def compiled_decoder(model: nn.Module, batch_size: int = 1, max_len: int | None 
     def one_token(next_id: torch.Tensor) -> torch.Tensor:
         return plain(next_id, kv_cache=cache, last_token_only=True)[:, -1]  # (b, vocab_size)
 
-    step = torch.compile(one_token, mode=mode, fullgraph=True)
+    step = torch.compile(one_token, mode=mode, backend=backend, fullgraph=True)
 
     @torch.no_grad()
     def decode(prompt: torch.Tensor, max_new_tokens: int) -> torch.Tensor:

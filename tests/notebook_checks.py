@@ -15,9 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from equivalence import marked_names
-
-from shared.notebook_runner import NotebookError, chapter_notebooks
-from shared.notebook_runner import execute_notebook as _execute
+from notebook_runner import NotebookError, chapter_notebooks
+from notebook_runner import execute_notebook as _execute
 
 __all__ = ["chapter_notebooks", "execute_notebook", "same_as_names"]
 TESTS_DIR = Path(__file__).resolve().parent

@@ -11,8 +11,7 @@ import nbformat
 import pytest
 from equivalence import marked_names
 from notebook_checks import execute_notebook
-
-from shared.notebook_runner import REPO_ROOT, book_notebooks, main
+from notebook_runner import REPO_ROOT, book_notebooks, main
 
 ALL_NOTEBOOKS = book_notebooks()
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 from equivalence import CASES, load_cases
 from notebook_checks import chapter_notebooks, execute_notebook
+from notebook_runner import REPO_ROOT
 
 import shared
 from shared import (
@@ -21,7 +22,6 @@ from shared import (
     SelfAttention_v1,
     SelfAttention_v2,
 )
-from shared.notebook_runner import REPO_ROOT
 
 D_IN = 12
 CONTEXT = 16

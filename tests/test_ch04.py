@@ -4,12 +4,14 @@ Hugging Face GPT-2 weight loader (parity with transformers' GPT2LMHeadModel), th
 from __future__ import annotations
 
 import importlib.util
+import math
 import subprocess
 import sys
 
 import pytest
 import torch
 from notebook_checks import chapter_notebooks, execute_notebook
+from notebook_runner import REPO_ROOT
 
 import shared
 from shared import (
@@ -26,7 +28,6 @@ from shared import (
     load_hf_gpt2_weights,
     validate_config,
 )
-from shared.notebook_runner import REPO_ROOT
 
 CH04 = REPO_ROOT / "ch04"
 TINY = get_config("tiny")
@@ -119,18 +120,38 @@ def test_model_rejects_an_invalid_config():
 
 # --- layers and model -----------------------------------------------------------------------------------
 
-def test_layer_norm_normalizes_and_matches_torch():
+def test_layer_norm_fused_kernel_equals_the_formula_forward_and_backward():
     torch.manual_seed(0)
-    x = torch.randn(2, 5, 16) * 3 + 1
-    out = LayerNorm(16)(x)
-    torch.testing.assert_close(out.mean(dim=-1), torch.zeros(2, 5), atol=1e-5, rtol=0)
-    torch.testing.assert_close(out.var(dim=-1, unbiased=False), torch.ones(2, 5), atol=1e-3, rtol=0)
-    torch.testing.assert_close(out, torch.nn.functional.layer_norm(x, (16,), eps=1e-5), atol=1e-5, rtol=1e-5)
+    norm = LayerNorm(16)
+    with torch.no_grad():  # trained-looking scale and shift, so both take part
+        norm.scale.uniform_(0.5, 1.5)
+        norm.shift.uniform_(-0.5, 0.5)
+    x = (torch.randn(2, 5, 16) * torch.tensor([3.0, 0.1]).view(2, 1, 1) + 1).requires_grad_()
+    x_ref = x.detach().clone().requires_grad_()
+    out = norm(x)
+    x64 = x_ref.double()  # the formula in float64, as the reference both float32 versions approximate
+    mean = x64.mean(dim=-1, keepdim=True)
+    var = x64.var(dim=-1, keepdim=True, unbiased=False)
+    expected = norm.scale * (x64 - mean) / torch.sqrt(var + norm.eps) + norm.shift  # the chapter's formula
+    torch.testing.assert_close(out, expected.float(), atol=1e-5, rtol=1e-5)
+    weights = torch.randn_like(out)
+    (grad_x,) = torch.autograd.grad((out * weights).sum(), x)
+    (grad_ref,) = torch.autograd.grad((expected * weights).sum(), x_ref)
+    torch.testing.assert_close(grad_x, grad_ref.float(), atol=1e-4, rtol=1e-4)
+    plain = LayerNorm(16)(x_ref.detach())
+    torch.testing.assert_close(plain.mean(dim=-1), torch.zeros(2, 5), atol=1e-5, rtol=0)
+    torch.testing.assert_close(plain[0].var(dim=-1, unbiased=False), torch.ones(5), atol=1e-3, rtol=0)
 
 
-def test_gelu_is_the_tanh_approximation():
-    x = torch.linspace(-6, 6, 241)
-    torch.testing.assert_close(GELU()(x), torch.nn.functional.gelu(x, approximate="tanh"), atol=1e-6, rtol=1e-6)
+def test_gelu_fused_kernel_equals_the_tanh_formula_forward_and_backward():
+    x = torch.linspace(-6, 6, 241, requires_grad=True)
+    x_ref = x.detach().clone().requires_grad_()
+    expected = 0.5 * x_ref * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x_ref + 0.044715 * x_ref**3)))
+    out = GELU()(x)
+    torch.testing.assert_close(out, expected, atol=1e-6, rtol=1e-6)
+    (grad_x,) = torch.autograd.grad(out.sum(), x)
+    (grad_ref,) = torch.autograd.grad(expected.sum(), x_ref)
+    torch.testing.assert_close(grad_x, grad_ref, atol=1e-5, rtol=1e-5)
 
 
 def test_shapes():
@@ -471,3 +492,23 @@ def test_validate_config_reports_every_problem_in_one_message():
                      "'drop_rate' is a probability"]:
         assert expected in message
     assert message.count("\n  - ") == 5
+
+
+def test_padded_vocabulary_keeps_the_logits_and_is_never_sampled():
+    cfg = get_config("tiny", padded_vocab_size=64 * -(-get_config("tiny")["vocab_size"] // 64) + 64)
+    torch.manual_seed(0)
+    model = GPTModel(cfg).eval()
+    assert model.out_head.weight.shape[0] == cfg["padded_vocab_size"]
+    with torch.no_grad():
+        model.out_head.weight[cfg["vocab_size"]:] = 100.0  # padding rows that would win every argmax
+    ids = torch.randint(0, cfg["vocab_size"], (2, 5))
+    logits = model(ids)
+    assert logits.shape == (2, 5, cfg["vocab_size"])
+    out = generate_text_simple(model, ids, 20, cfg["context_length"])
+    assert int(out.max()) < cfg["vocab_size"]
+    unpadded = GPTModel(get_config("tiny"))
+    unpadded.load_state_dict({k: (v[:cfg["vocab_size"]] if k in ("tok_emb.weight", "out_head.weight") else v)
+                              for k, v in model.state_dict().items()})
+    torch.testing.assert_close(unpadded.eval()(ids), logits)
+    with pytest.raises(ValueError, match="padded_vocab_size"):
+        get_config("tiny", padded_vocab_size=cfg["vocab_size"] - 1 - 64)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 from notebook_checks import chapter_notebooks, execute_notebook
+from notebook_runner import REPO_ROOT
 
 import shared
 from shared import (
@@ -47,7 +48,6 @@ from shared import (
     train_model,
     train_model_simple,
 )
-from shared.notebook_runner import REPO_ROOT
 
 CH05 = REPO_ROOT / "ch05"
 TINY = get_config("tiny", emb_dim=16)
@@ -459,8 +459,7 @@ def test_the_pretrained_model_is_built_once_and_reused(tmp_path, monkeypatch):
 
 def test_importing_shared_in_a_notebook_prints_nothing(tmp_path):
     import nbformat
-
-    from shared.notebook_runner import execute_notebook as run_notebook
+    from notebook_runner import execute_notebook as run_notebook
 
     path = tmp_path / "imports.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import shared")]), path)

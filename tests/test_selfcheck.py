@@ -14,11 +14,12 @@ import nbformat
 import pytest
 import torch
 from learner_code import LEARNER_CODE, learner_namespace
+from notebook_runner import REPO_ROOT
 from torch import nn
+from torch.utils.data import DataLoader, Dataset
 
 import shared
 from shared import selfcheck, selfcheck_ch02, selfcheck_ch03, selfcheck_ch04, selfcheck_modules
-from shared.notebook_runner import REPO_ROOT
 from shared.resources import ResourceError
 from shared.selfcheck import Checker, SelfCheckFailed, available_checks, check, register_check
 
@@ -205,9 +206,10 @@ def test_a_different_but_correct_implementation_passes(name, replacements):
 
 def notebook_definitions(path) -> dict:
     """The classes, functions and ALL_CAPS = "literal" constants a notebook defines (no other statement is
-    run), in a namespace holding what the notebooks import: shared's names, torch, nn, math, re."""
+    run), in a namespace holding what the notebooks import: shared's names, torch, nn, math, re, Dataset,
+    DataLoader."""
     namespace = {**{n: getattr(shared, n) for n in shared.__dict__ if not n.startswith("_")},
-                 "torch": torch, "nn": nn, "math": math, "re": re}
+                 "torch": torch, "nn": nn, "math": math, "re": re, "Dataset": Dataset, "DataLoader": DataLoader}
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type == "code":
             tree = ast.parse(cell.source)
@@ -219,7 +221,8 @@ def notebook_definitions(path) -> dict:
 
 
 NOTEBOOK_CLASSES = {
-    "ch02/ch02.ipynb": {"MyTokenizerV1": "SimpleTokenizerV1", "MyTokenizerV2": "SimpleTokenizerV2"},
+    "ch02/ch02.ipynb": {"MyTokenizerV1": "SimpleTokenizerV1", "MyTokenizerV2": "SimpleTokenizerV2",
+                        "GPTDatasetV1": "GPTDatasetV1", "create_dataloader_v1": "create_dataloader_v1"},
     "ch03/ch03.ipynb": {n: n for n in ("SelfAttention_v1", "SelfAttention_v2", "CausalAttention",
                                        "MultiHeadAttentionWrapper", "MultiHeadAttention")},
     "ch04/ch04.ipynb": {n: n for n in ("LayerNorm", "GELU", "FeedForward", "TransformerBlock", "GPTModel",

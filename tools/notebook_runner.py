@@ -1,26 +1,30 @@
-"""Run the book's notebooks headless, in chapter order (infrastructure for `make book` and the tests).
+"""Run the book's notebooks headless, in book order (infrastructure for `tasks.py book` and the tests).
 
 Usage:
-    python -m shared.notebook_runner                 # every notebook; executed copies go to out/notebooks/
-    python -m shared.notebook_runner --refresh ch03  # execute and write the outputs back into ch03's notebooks
-    python -m shared.notebook_runner ch02/ch02.ipynb --timeout 300
+    python tools/notebook_runner.py                 # every notebook; executed copies go to out/notebooks/
+    python tools/notebook_runner.py --refresh ch03  # execute and write the outputs back into ch03's notebooks
+    python tools/notebook_runner.py ch02/ch02.ipynb --timeout 300
 
 Each notebook runs in a fresh Python kernel whose working directory is the notebook's folder, so it
-sees the same files a learner sees in JupyterLab. A progress line is printed per notebook and a table
-at the end; the exit status is 1 if any notebook failed.
+sees the same files a learner sees in JupyterLab; the repository root is put on the kernel's PYTHONPATH,
+so `import shared` works with or without an editable install. A progress line is printed per notebook
+and a table at the end; the exit status is 1 if any notebook failed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = [f"ch{n:02d}" for n in range(1, 8)]
+REPO_ROOT = Path(__file__).resolve().parent.parent  # this file is tools/notebook_runner.py
+# Chapter 1 starts top-down from the models Chapters 5-7 train, so the whole-book run does it last and it
+# reuses their checkpoints (run first on a fresh machine, it builds them itself).
+CHAPTERS = [f"ch{n:02d}" for n in range(2, 8)] + ["ch01"]
 
 
 class NotebookError(RuntimeError):
@@ -86,8 +90,9 @@ def execute_notebook(path: Path, timeout: int = 600, extra_cells: list[str] | No
     nb.cells.extend(nbformat.v4.new_code_cell(src) for src in (extra_cells or []))
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False, coalesce_streams=True,
                             resources={"metadata": {"path": str(path.parent)}})
+    python_path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     # the kernel's own stderr only carries start-up chatter; cell errors arrive through the client
-    with client.setup_kernel(stderr=subprocess.DEVNULL):
+    with client.setup_kernel(stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": python_path}):
         for index, cell in enumerate(nb.cells):
             try:
                 client.execute_cell(cell, index)
