@@ -29,7 +29,7 @@ def test_committed_notebook_has_clean_in_order_outputs(path: Path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
     counts = [c["execution_count"] for c in code]
-    assert code and None not in counts, "commit the notebook with the outputs of a full run (make book-refresh)"
+    assert code and None not in counts, "commit the notebook with the outputs of a full run (python3 tasks.py book --refresh)"
     assert counts == list(range(1, len(counts) + 1)), "cells were run out of order or skipped"
     errors = [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
     assert not errors, f"an error is saved in the outputs: {errors[0]['ename']}"
@@ -105,3 +105,15 @@ def test_every_shared_module_is_listed_and_names_its_chapter():
         docstring = module.read_text(encoding="utf-8").split('"""')[1]
         assert re.search(r"Chapter \d|infrastructure", docstring), f"{module.name}'s docstring names no chapter"
         assert "Usage:" in docstring, f"{module.name}'s docstring has no usage line"
+
+
+def test_tasks_py_is_the_make_free_entry_point(tmp_path):
+    """CI runs `python3 tasks.py test` itself (.ci/run); here: usage on a wrong command, make and CI call it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "tasks.py"), "bake"], capture_output=True, text=True)
+    assert done.returncode != 0 and "python tasks.py book" in done.stderr
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert "tasks.py book" in makefile and "tasks.py test" in makefile
+    assert "python3 tasks.py test" in (REPO_ROOT / ".ci" / "run").read_text()
