@@ -117,3 +117,49 @@ def test_tasks_py_is_the_make_free_entry_point(tmp_path):
     makefile = (REPO_ROOT / "Makefile").read_text()
     assert "tasks.py book" in makefile and "tasks.py test" in makefile
     assert "python3 tasks.py test" in (REPO_ROOT / ".ci" / "run").read_text()
+
+
+def test_envcheck_reports_ok_lines_and_fails_for_a_hidden_package(monkeypatch, capsys):
+    import importlib.metadata
+
+    from shared import envcheck
+
+    assert envcheck.parse_requirement("torch>=2.2  # CPU wheel") == ("torch", (2, 2))
+    assert envcheck.parse_requirement("# a comment") is None
+    assert envcheck.version_tuple("2.13.0+cpu") == (2, 13, 0)
+    assert envcheck.main([]) == 0
+    printed = capsys.readouterr().out
+    assert "OK   torch" in printed and "OK   device" in printed and printed.rstrip().endswith("all checks OK")
+
+    real_version = importlib.metadata.version
+
+    def hide_tiktoken(name: str) -> str:
+        if name == "tiktoken":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", hide_tiktoken)
+    assert envcheck.main(["--quiet"]) == 1
+    printed = capsys.readouterr().out
+    assert "FAIL tiktoken" in printed and "not installed" in printed and "tasks.py setup" in printed
+    assert "OK   torch" not in printed  # --quiet prints the FAIL lines only
+
+
+def test_envcheck_fails_for_a_missing_book_file_in_book_mode(monkeypatch, tmp_path):
+    from shared import envcheck
+
+    for variable in ("LLM_BOOK_DATA", "TIKTOKEN_CACHE_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LLM_BOOK_CACHE", str(tmp_path))
+    monkeypatch.setenv("LLM_BOOK_OFFLINE", "1")
+    monkeypatch.delenv("LLM_BOOK_RESOURCES", raising=False)
+    assert envcheck.check_book_file("the-verdict").status == "--"  # optional while book mode is off
+    monkeypatch.setenv("LLM_BOOK_RESOURCES", "1")
+    line = envcheck.check_book_file("the-verdict")
+    assert line.status == "FAIL" and "the-verdict.txt" in line.fix
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "the-verdict.txt").write_text("not the story")
+    monkeypatch.setenv("LLM_BOOK_DATA", str(data))
+    line = envcheck.check_book_file("the-verdict")
+    assert line.status == "FAIL" and "not a valid copy" in line.detail
