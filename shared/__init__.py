@@ -40,3 +40,5 @@ from shared.instruction_data import (ALPACA_PREAMBLE, INSTRUCT_EMBEDDED, PERSONA
                                      InstructionDataset, custom_collate_fn, extract_response, format_input,
                                      format_response, load_instruction_data, load_instruction_model,
                                      split_instruction_data)
+from shared.ollama import (OllamaError, OllamaNotRunning, generate_model_scores, ollama_running, parse_score,
+                           query_model)
