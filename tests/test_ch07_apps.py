@@ -342,6 +342,26 @@ def test_chat_models_say_what_is_missing_and_how_to_build_it(checkpoints):
     assert model.cfg["context_length"] == 192 and tokenizer.name == "embedded"
 
 
+def test_gpt2_is_offered_when_its_files_are_on_disk(checkpoints, monkeypatch, tmp_path):
+    import shared.chat
+    import shared.gpt2_weights
+    present = {"gpt2-124M-weights", "gpt2-encoder-json", "gpt2-vocab-bpe"}
+
+    def fake_resolve(name, download=True):
+        assert download is False  # the app only looks, it never downloads
+        if name not in present:
+            raise shared.chat.ResourceError(f"{name} missing")
+        return tmp_path / name
+    monkeypatch.setattr(shared.chat, "resolve", fake_resolve)
+    choices = chat_models()
+    assert choices["gpt2-124M"].available and not choices["gpt2-355M"].available
+    assert "ch05/gpt_download.py --model-size 355M" in choices["gpt2-355M"].how_to_get
+    monkeypatch.setattr(shared.gpt2_weights, "load_gpt2", lambda size: tiny_model())
+    monkeypatch.setattr(shared.chat, "get_tokenizer", lambda name: name)  # GPT-2's BPE files are not here
+    model, tokenizer = load_chat_model("gpt2-124M")
+    assert tokenizer == "gpt2" and isinstance(model, GPTModel)
+
+
 # --- the terminal chat ------------------------------------------------------------------------------------
 
 def scripted(lines):
