@@ -34,3 +34,11 @@ from shared.decoding import generate, generate_stream, generate_batch, stream_te
 from shared.checkpoint import (CheckpointError, save_checkpoint, load_checkpoint, load_model_from_checkpoint)
 from shared.trainer import TrainConfig, TrainResult, TrainingDiverged, train_model, lr_at_step
 from shared.gpt2_weights import download_gpt2, load_gpt2
+
+# Chapter 7: fine-tuning to follow instructions ------------------------------------------------
+from shared.instruction_data import (ALPACA_PREAMBLE, INSTRUCT_EMBEDDED, PERSONA_INSTRUCTIONS, RESPONSE_MARKERS,
+                                     InstructionDataset, custom_collate_fn, extract_response, format_input,
+                                     format_response, load_instruction_data, load_instruction_model,
+                                     split_instruction_data)
+from shared.ollama import (OllamaError, OllamaNotRunning, generate_model_scores, ollama_running, parse_score,
+                           query_model)

@@ -1,0 +1,124 @@
+"""Instruction fine-tuning from a shell: train, answer the test set, score it offline, save model and answers.
+
+Usage (from any folder):
+    python ch07/gpt_instruction_finetuning.py                   # Chapter 5's model on the embedded set: the
+                                                                # chapter's recipe -> checkpoints/instruct-small-embedded.pth
+    python ch07/gpt_instruction_finetuning.py --mask-instruction --style phi3      # exercises 7.1 and 7.2
+    python ch07/gpt_instruction_finetuning.py --gpt2 355M --data book --lr 5e-5 --num-epochs 2   # the book's run
+    python ch07/gpt_instruction_finetuning.py --preset tiny --num-epochs 1 --train-subset 24     # a quick try
+
+The test set with each answer is written to <out-dir>/instruction-data-with-response.json (the file
+ch07/ollama_evaluate.py scores), with the offline scores (exact match per rule-based family, token F1,
+ROUGE-L) printed before and after fine-tuning. GPT-2 and the book's data are book resources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from shared import (
+    format_input,
+    get_config,
+    get_tokenizer,
+    load_instruction_data,
+    set_seed,
+    split_instruction_data,
+)
+from shared.instruction_eval import evaluate_responses, print_scores
+from shared.instruction_finetune import (
+    INSTRUCT_RECIPE,
+    finetune,
+    generate_responses,
+    instruction_loaders,
+    save_instruction_model,
+    save_responses_json,
+)
+from shared.model import GPTModel
+from shared.pretrained import checkpoints_dir, load_pretrained_embedded
+from shared.resources import ResourceError
+
+RECIPE = INSTRUCT_RECIPE
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    base = parser.add_mutually_exclusive_group()
+    base.add_argument("--preset", choices=["tiny"], help="start from a randomly initialised preset instead of "
+                                                         "Chapter 5's pretrained model (quick tries)")
+    base.add_argument("--gpt2", metavar="SIZE", choices=["124M", "355M", "774M", "1558M"],
+                      help="start from OpenAI's GPT-2 weights (book resource; GPT-2's tokenizer)")
+    parser.add_argument("--data", choices=["embedded", "book"], default=RECIPE["data"])
+    parser.add_argument("--style", choices=["alpaca", "phi3"], default=RECIPE["style"])
+    parser.add_argument("--mask-instruction", action="store_true", help="no loss on the prompt's tokens (7.2)")
+    parser.add_argument("--num-epochs", type=int, default=RECIPE["num_epochs"])
+    parser.add_argument("--lr", type=float, default=RECIPE["lr"])
+    parser.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
+    parser.add_argument("--train-subset", type=int, help="train on the first N training entries only")
+    parser.add_argument("--test-subset", type=int, help="answer the first N test entries only")
+    parser.add_argument("--max-new-tokens", type=int, default=RECIPE["max_new_tokens"])
+    parser.add_argument("--out-dir", type=Path, help="where the model and the answers go (default: checkpoints/)")
+    return parser.parse_args(argv)
+
+
+def base_model(args: argparse.Namespace) -> tuple[GPTModel, str, str]:
+    """(model, tokenizer name, checkpoint name) for the chosen starting point."""
+    if args.gpt2:
+        from shared.gpt2_weights import load_gpt2
+        return load_gpt2(args.gpt2), "gpt2", f"instruct-gpt2-{args.gpt2}.pth"
+    if args.preset:
+        set_seed(RECIPE["seed"])
+        return GPTModel(get_config(args.preset, context_length=256)), "embedded", f"instruct-{args.preset}.pth"
+    name = "instruct-small-embedded.pth" if not (args.mask_instruction or args.style != "alpaca") else \
+        f"instruct-small-embedded-{args.style}{'-masked' if args.mask_instruction else ''}.pth"
+    return load_pretrained_embedded(), "embedded", name
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        data = load_instruction_data(args.data)
+        model, tokenizer_name, checkpoint_name = base_model(args)
+    except ResourceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    tokenizer = get_tokenizer(tokenizer_name)
+    train_data, test_data, val_data = split_instruction_data(data, shuffle=args.data == "embedded",
+                                                             seed=RECIPE["seed"])
+    train_data = train_data[:args.train_subset] if args.train_subset else train_data
+    test_data = test_data[:args.test_subset] if args.test_subset else test_data
+    print(f"{args.data} data: {len(train_data)} train / {len(test_data)} test / {len(val_data)} validation entries")
+
+    def answers() -> list[str]:
+        return generate_responses(model, test_data, tokenizer, args.style, args.max_new_tokens)
+
+    print_scores(evaluate_responses(test_data, answers()), "before fine-tuning:")
+    set_seed(RECIPE["seed"])
+    train_loader, val_loader, _ = instruction_loaders(
+        train_data, val_data, test_data, tokenizer, min(args.batch_size, len(train_data)), seed=RECIPE["seed"],
+        style=args.style, allowed_max_length=model.context_length, mask_instruction=args.mask_instruction)
+    recipe = {**RECIPE, "data": args.data, "style": args.style, "tokenizer": tokenizer_name,
+              "num_epochs": args.num_epochs, "lr": args.lr, "batch_size": args.batch_size,
+              "mask_instruction": args.mask_instruction,
+              "eval_freq": min(RECIPE["eval_freq"], max(1, len(train_loader)))}
+    start = time.perf_counter()
+    train_losses, val_losses, tokens_seen = finetune(model, train_loader, val_loader, tokenizer,
+                                                     format_input(val_data[0], args.style), recipe)
+    seconds = time.perf_counter() - start
+    print(f"training took {seconds:.0f} s ({args.num_epochs} epochs)")
+    responses = answers()
+    print_scores(evaluate_responses(test_data, responses), "after fine-tuning:")
+    out_dir = args.out_dir or checkpoints_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = save_responses_json(test_data, responses, out_dir / "instruction-data-with-response.json")
+    print(f"wrote {path}")
+    history = {"train_losses": train_losses, "val_losses": val_losses, "tokens_seen": tokens_seen,
+               "seconds": seconds}
+    print(f"saved {save_instruction_model(model, history, out_dir / checkpoint_name, recipe)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

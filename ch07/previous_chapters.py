@@ -1,0 +1,61 @@
+"""Chapters 2 to 5's code, for use in Chapter 7 (re-exported from `shared`; nothing is defined here).
+
+Usage, from a script or notebook in ch07/:
+    from previous_chapters import GPTModel, generate, train_model_simple, calc_loss_loader, load_gpt2
+"""
+
+from shared import (
+    get_tokenizer,
+    set_seed,
+    get_device,
+    GPT_CONFIG_124M,
+    GPT_CONFIG_355M,
+    get_config,
+    GPTModel,
+    generate_text_simple,
+    load_hf_gpt2_weights,
+    text_to_token_ids,
+    token_ids_to_text,
+    calc_loss_batch,
+    calc_loss_loader,
+    evaluate_model,
+    generate_and_print_sample,
+    train_model_simple,
+    plot_losses,
+    generate,
+    generate_stream,
+    generate_batch,
+    stream_text,
+    save_checkpoint,
+    load_model_from_checkpoint,
+    download_gpt2,
+    load_gpt2,
+)
+
+__all__ = [
+    "get_tokenizer",
+    "set_seed",
+    "get_device",
+    "GPT_CONFIG_124M",
+    "GPT_CONFIG_355M",
+    "get_config",
+    "GPTModel",
+    "generate_text_simple",
+    "load_hf_gpt2_weights",
+    "text_to_token_ids",
+    "token_ids_to_text",
+    "calc_loss_batch",
+    "calc_loss_loader",
+    "evaluate_model",
+    "generate_and_print_sample",
+    "train_model_simple",
+    "plot_losses",
+    "generate",
+    "generate_stream",
+    "generate_batch",
+    "stream_text",
+    "save_checkpoint",
+    "load_model_from_checkpoint",
+    "download_gpt2",
+    "load_gpt2",
+]

@@ -1,0 +1,148 @@
+"""Instruction fine-tuning with the Chapter 5 loop, generating and saving responses (Chapter 7).
+
+Usage:
+    from shared.instruction_finetune import finetune_embedded_model, generate_responses
+    model = finetune_embedded_model()                    # Chapter 5's model -> checkpoints/instruct-small-embedded.pth
+    responses = generate_responses(model, test_data, get_tokenizer())
+    python -m shared.instruction_finetune                # the same from a shell
+
+`INSTRUCT_RECIPE` is the one recipe: ch07/ch07.ipynb runs it step by step, `finetune_embedded_model` and
+ch07/gpt_instruction_finetuning.py run it in one go, so all three save the same weights.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from shared.checkpoint import save_checkpoint
+from shared.decoding import generate_batch
+from shared.device import set_seed
+from shared.instruction_data import (
+    INSTRUCT_EMBEDDED,
+    InstructionDataset,
+    custom_collate_fn,
+    extract_response,
+    format_input,
+    load_instruction_data,
+    split_instruction_data,
+)
+from shared.pretrained import checkpoints_dir, load_pretrained_embedded
+from shared.tokenizer import get_tokenizer
+from shared.training import train_model_simple
+
+INSTRUCT_RECIPE: dict[str, Any] = {
+    "data": "embedded",
+    "style": "alpaca",
+    "tokenizer": "embedded",
+    "batch_size": 8,
+    "lr": 1e-3,
+    "weight_decay": 0.1,
+    "num_epochs": 6,
+    "eval_freq": 40,
+    "eval_iter": 5,
+    "seed": 123,
+    "allowed_max_length": 256,  # the small model's context length
+    "max_new_tokens": 32,
+}
+
+
+def instruction_loaders(train_data: list, val_data: list, test_data: list, tokenizer, batch_size: int = 8,
+                        device: torch.device | str = "cpu", seed: int = 123, style: str = "alpaca",
+                        allowed_max_length: int | None = None,
+                        mask_instruction: bool = False) -> tuple[DataLoader, DataLoader, DataLoader]:
+    """(train, validation, test) loaders padding each batch with custom_collate_fn; the training one shuffles."""
+    def collate(batch: list) -> tuple[torch.Tensor, torch.Tensor]:
+        return custom_collate_fn(batch, pad_token_id=tokenizer.eot_token, allowed_max_length=allowed_max_length,
+                                 device=device, mask_instruction=mask_instruction)
+
+    def loader(data: list, train: bool) -> DataLoader:
+        dataset = InstructionDataset(data, tokenizer, style, with_prompt_length=mask_instruction)
+        generator = torch.Generator().manual_seed(seed) if train else None
+        return DataLoader(dataset, batch_size=batch_size, collate_fn=collate, shuffle=train, drop_last=train,
+                          generator=generator, num_workers=0)
+
+    return loader(train_data, True), loader(val_data, False), loader(test_data, False)
+
+
+def generate_responses(model: nn.Module, entries: Sequence[dict[str, str]], tokenizer, style: str = "alpaca",
+                       max_new_tokens: int = 32, batch_size: int = 64) -> list[str]:
+    """The model's greedy answer to each entry's prompt, stopping at end-of-text, read with extract_response."""
+    model.eval()
+    context = model.context_length
+    responses: list[str] = []
+    prompts = [format_input(entry, style) for entry in entries]
+    for start in range(0, len(prompts), batch_size):
+        chunk = prompts[start:start + batch_size]
+        ids = [tokenizer.encode(prompt)[-(context - max_new_tokens):] for prompt in chunk]
+        new = generate_batch(model, ids, max_new_tokens, context, eos_id=tokenizer.eot_token)
+        responses += [extract_response(tokenizer.decode(tokens), "", style) for tokens in new]
+    return responses
+
+
+def save_responses_json(entries: Sequence[dict[str, Any]], responses: Sequence[str], path: str | Path,
+                        key: str = "model_response") -> Path:
+    """Write the entries, each with its response under `key`, as JSON (the book's instruction-data-with-response)."""
+    path = Path(path)
+    rows = [{**entry, key: response} for entry, response in zip(entries, responses, strict=True)]
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    return path
+
+
+def finetune(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, tokenizer, start_context: str,
+             recipe: dict[str, Any] = INSTRUCT_RECIPE,
+             device: torch.device | str = "cpu") -> tuple[list[float], list[float], list[int]]:
+    """The recipe's optimizer and the book's `train_model_simple`; returns its loss history."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe["lr"], weight_decay=recipe["weight_decay"])
+    return train_model_simple(model, train_loader, val_loader, optimizer, device, recipe["num_epochs"],
+                              recipe["eval_freq"], recipe["eval_iter"], start_context, tokenizer)
+
+
+def save_instruction_model(model: nn.Module, history: dict[str, Any], path: str | Path | None = None,
+                           recipe: dict[str, Any] = INSTRUCT_RECIPE) -> Path:
+    """Save the fine-tuned model and its loss history (atomically); default: where load_instruction_model looks."""
+    path = Path(path) if path is not None else checkpoints_dir() / INSTRUCT_EMBEDDED
+    return save_checkpoint(path, model, tokenizer_name=recipe["tokenizer"],
+                           trainer_state={**history, "recipe": dict(recipe)}, save_rng=False)
+
+
+def finetune_embedded_model(path: str | Path | None = None, device: torch.device | str = "cpu",
+                            verbose: bool = False) -> nn.Module:
+    """Fine-tune Chapter 5's model on the embedded instructions with the recipe, save it, return it (eval mode)."""
+    recipe = INSTRUCT_RECIPE
+    tokenizer = get_tokenizer(recipe["tokenizer"])
+    train_data, test_data, val_data = split_instruction_data(load_instruction_data(recipe["data"]), shuffle=True,
+                                                             seed=recipe["seed"])
+    model = load_pretrained_embedded(device)
+    set_seed(recipe["seed"])
+    train_loader, val_loader, _ = instruction_loaders(train_data, val_data, test_data, tokenizer,
+                                                      recipe["batch_size"], device, recipe["seed"], recipe["style"],
+                                                      recipe["allowed_max_length"])
+    start = time.perf_counter()
+    output = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+    with output:
+        train_losses, val_losses, tokens_seen = finetune(model, train_loader, val_loader, tokenizer,
+                                                         format_input(val_data[0], recipe["style"]), recipe, device)
+    history = {"train_losses": train_losses, "val_losses": val_losses, "tokens_seen": tokens_seen,
+               "seconds": time.perf_counter() - start}
+    save_instruction_model(model, history, path)
+    return model.eval()
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    finetune_embedded_model(verbose="-q" not in sys.argv[1:])
+    print(f"saved {checkpoints_dir() / INSTRUCT_EMBEDDED} after {time.perf_counter() - started:.0f} s")
