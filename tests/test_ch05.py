@@ -466,6 +466,23 @@ def test_importing_shared_in_a_notebook_prints_nothing(tmp_path):
     assert run_notebook(path).cells[0].outputs == []  # no TqdmWarning about IProgress (ipywidgets) on stderr
 
 
+CH05_NOTEBOOKS = ["ch05.ipynb", "training-extras.ipynb", "exercise-solutions.ipynb"]
+
+
+def test_the_chapter_has_its_notebooks():
+    """A missing notebook fails here (an empty parametrization below would only be reported as skipped)."""
+    assert [p.name for p in chapter_notebooks("ch05")] == CH05_NOTEBOOKS
+
+
+def test_the_notebook_pretrains_with_the_recipe_and_saves_where_chapters_6_and_7_look():
+    import nbformat
+
+    source = "\n".join(c.source for c in nbformat.read(CH05 / "ch05.ipynb", as_version=4).cells)
+    for needed in ("RECIPE = PRETRAIN_RECIPE", "MODEL_CONFIG = get_config(PRETRAIN_RECIPE[\"preset\"])",
+                   "set_seed(RECIPE[\"seed\"])", "save_pretrained_embedded(model, train_losses, val_losses"):
+        assert needed in source, needed
+
+
 @pytest.mark.parametrize("path", chapter_notebooks("ch05"), ids=lambda p: p.name)
 def test_notebook_runs(path: Path):
     execute_notebook(path)
