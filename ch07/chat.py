@@ -7,6 +7,7 @@ Usage (from the repository root):
     python ch07/chat.py --model pretrained               # the model before fine-tuning, for comparison
     python ch07/chat.py --checkpoint out/mine.pth --temperature 0.7 --top-k 20 --top-p 0.9 --seed 7
     python ch07/chat.py --gpt2 355M                      # GPT-2's weights (a book resource), base model
+    python ch07/chat.py --checkpoint checkpoints/instruct-gpt2-355M.pth   # GPT-2 fine-tuned in book mode
 
 Type a message and press Enter; the reply appears token by token. `exit` or `quit` (or Ctrl-D) leaves,
 Ctrl-C stops a reply being written (and leaves when pressed at the prompt), `/reset` forgets the

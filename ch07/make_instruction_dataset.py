@@ -166,7 +166,7 @@ def make_plurals(rng: random.Random) -> list[dict]:
         if i % 2:
             out.append(entry("plural", f"What is the plural of {word}?", plural(word)))
         else:
-            out.append(entry("plural", "Give the plural of the word.", plural(word), word))
+            out.append(entry("plural", "Write the plural of the word.", plural(word), word))
     return out
 
 

@@ -1,7 +1,7 @@
 """Score a fine-tuned model's responses from 0 to 100 with a larger model served by Ollama (Chapter 7).
 
 Usage (an Ollama server running: `ollama serve`, and `ollama pull llama3` done once):
-    python ch07/ollama_evaluate.py --file instruction-data-with-response.json
+    python ch07/ollama_evaluate.py                 # checkpoints/instruction-data-with-response.json, llama3
     python ch07/ollama_evaluate.py --file responses.json --model llama3.2 --host http://127.0.0.1:11434
     python ch07/ollama_evaluate.py --file responses.json --json-key model_response --limit 20 --verbose
 
@@ -28,12 +28,16 @@ from shared.ollama import (
     not_running_message,
     ollama_running,
 )
+from shared.pretrained import checkpoints_dir
+
+RESPONSES_FILE = "instruction-data-with-response.json"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--file", type=Path, default=Path("instruction-data-with-response.json"),
-                        help="the test entries with the model's responses (JSON)")
+    parser.add_argument("--file", type=Path, default=checkpoints_dir() / RESPONSES_FILE,
+                        help="the test entries with the model's responses, JSON (default: the one "
+                             "ch07/gpt_instruction_finetuning.py writes in checkpoints/)")
     parser.add_argument("--json-key", default="model_response", help="the key holding each response")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="the judge: an Ollama model you have pulled")
     parser.add_argument("--host", default=None, help=f"the Ollama server (default: $OLLAMA_HOST or {default_host()})")

@@ -40,5 +40,8 @@ from shared.instruction_data import (ALPACA_PREAMBLE, INSTRUCT_EMBEDDED, PERSONA
                                      InstructionDataset, custom_collate_fn, extract_response, format_input,
                                      format_response, load_instruction_data, load_instruction_model,
                                      split_instruction_data)
+from shared.instruction_eval import RULE_BASED_FAMILIES, evaluate_responses, exact_match, rouge_l, token_f1
+from shared.instruction_finetune import (INSTRUCT_RECIPE, finetune_embedded_model, generate_responses,
+                                         save_responses_json)
 from shared.ollama import (OllamaError, OllamaNotRunning, generate_model_scores, ollama_running, parse_score,
                            query_model)

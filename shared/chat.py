@@ -65,7 +65,10 @@ def _gpt2_present(size: str) -> bool:
 
 
 def chat_models(gpt2_sizes: Sequence[str] = ("124M", "355M")) -> dict[str, ChatModelChoice]:
-    """The instruction-tuned model, the pretrained one and GPT-2 (where its weights are on disk), by key."""
+    """The instruction-tuned model, the pretrained one and GPT-2 (where its weights are on disk), by key.
+
+    A GPT-2 that ch07/gpt_instruction_finetuning.py fine-tuned (checkpoints/instruct-gpt2-SIZE.pth) is listed too.
+    """
     folder = checkpoints_dir()
     instruct, pretrained = folder / INSTRUCT_EMBEDDED, folder / PRETRAINED_EMBEDDED
     choices = [
@@ -77,6 +80,10 @@ def chat_models(gpt2_sizes: Sequence[str] = ("124M", "355M")) -> dict[str, ChatM
                         f"(or run ch05/ch05.ipynb), then start again"),
     ]
     for size in gpt2_sizes:
+        tuned = folder / f"instruct-gpt2-{size}.pth"  # what ch07/gpt_instruction_finetuning.py --gpt2 SIZE saves
+        if tuned.is_file():
+            choices.append(ChatModelChoice(f"instruct-gpt2-{size}", f"GPT-2 {size}, instruction-tuned (book mode)",
+                                           tuned, True, ""))
         choices.append(ChatModelChoice(f"gpt2-{size}", f"GPT-2 {size} (OpenAI's weights)", None,
                                        _gpt2_present(size),
                                        f"GPT-2 {size}'s weights are not on disk: python ch05/gpt_download.py "
@@ -89,8 +96,9 @@ def load_chat_model(key_or_path: str | Path, device: torch.device | str = "cpu")
     if isinstance(key_or_path, str) and key_or_path.startswith("gpt2-"):
         from shared.gpt2_weights import load_gpt2
         return load_gpt2(key_or_path.removeprefix("gpt2-")).to(device), get_tokenizer("gpt2")
-    if isinstance(key_or_path, str) and key_or_path in ("instruction", "pretrained"):
-        choice = chat_models(())[key_or_path]
+    choices = chat_models()
+    if isinstance(key_or_path, str) and key_or_path in choices:
+        choice = choices[key_or_path]
         if not choice.available:
             raise FileNotFoundError(choice.how_to_get)
         key_or_path = choice.path

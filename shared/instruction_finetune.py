@@ -49,7 +49,7 @@ INSTRUCT_RECIPE: dict[str, Any] = {
     "batch_size": 8,
     "lr": 1e-3,
     "weight_decay": 0.1,
-    "num_epochs": 6,
+    "num_epochs": 3,
     "eval_freq": 40,
     "eval_iter": 5,
     "seed": 123,

@@ -39,7 +39,7 @@ MISTAKE_CHECK = {key: "format_input" for key in ("one_newline", "input_always", 
     key: "custom_collate_fn" for key in ("all_padding_masked", "padding_not_masked", "no_extra_token",
                                          "targets_not_shifted")}
 ENTRIES = {
-    "an entry with an input": {"instruction": "Give the plural of the word.", "input": "harbour",
+    "an entry with an input": {"instruction": "Write the plural of the word.", "input": "harbour",
                                "output": "harbours"},
     "an entry without an input": {"instruction": "What is 3 plus 4?", "input": "", "output": "7"},
 }

@@ -341,6 +341,29 @@ def generate(model, idx, max_new_tokens, context_size, temperature=0.0, top_k=No
             break
         idx = torch.cat((idx, idx_next), dim=1)
     return idx
+
+
+def format_input(entry):
+    text = ("Below is an instruction that describes a task. Write a response that appropriately completes "
+            "the request.\n\n### Instruction:\n" + entry["instruction"])
+    if entry["input"]:
+        text += "\n\n### Input:\n" + entry["input"]
+    return text
+
+
+def custom_collate_fn(batch, pad_token_id=50256, ignore_index=-100, allowed_max_length=None, device="cpu"):
+    longest = max(len(item) for item in batch) + 1
+    inputs, targets = [], []
+    for item in batch:
+        row = item + [pad_token_id] * (longest - len(item))
+        x, y = torch.tensor(row[:-1]), torch.tensor(row[1:])
+        pads = (y == pad_token_id).nonzero().flatten()
+        y[pads[1:]] = ignore_index
+        if allowed_max_length is not None:
+            x, y = x[:allowed_max_length], y[:allowed_max_length]
+        inputs.append(x)
+        targets.append(y)
+    return torch.stack(inputs).to(device), torch.stack(targets).to(device)
 '''
 
 

@@ -334,6 +334,18 @@ def test_finetuning_script_runs_a_tiny_model(tmp_path):
     assert "exact match" in result.stdout and (tmp_path / "instruct-tiny.pth").is_file()
 
 
+
+
+@pytest.mark.parametrize("exercise", ["phi3", "mask_instructions"])
+def test_exercise_experiments_run_a_tiny_model(exercise, tmp_path):
+    result = subprocess.run([sys.executable, str(CH07 / "exercise_experiments.py"), "--exercise_solution", exercise,
+                             "--preset", "tiny", "--num-epochs", "1", "--train-subset", "16", "--test-subset", "4",
+                             "--out-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"exercise {exercise}" in result.stdout and "after fine-tuning" in result.stdout
+    assert (tmp_path / "instruction-data-with-response.json").is_file()
+
+
 @pytest.mark.parametrize("path", chapter_notebooks("ch07"), ids=lambda p: p.name)
 def test_notebook_runs(path):
     execute_notebook(path)

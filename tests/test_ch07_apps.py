@@ -226,7 +226,7 @@ def test_generate_model_scores_gives_the_scores_and_leaves_out_unreadable_ones(o
     assert len(FakeOllama.requests) == 3
 
 
-def test_ollama_evaluate_script(ollama_server, tmp_path, capsys):
+def test_ollama_evaluate_script(ollama_server, checkpoints, tmp_path, capsys):
     script = load_script("ollama_evaluate")
     FakeOllama.judge_replies = {"hot": "0", "cold": "95"}
     path = tmp_path / "responses.json"
@@ -239,6 +239,9 @@ def test_ollama_evaluate_script(ollama_server, tmp_path, capsys):
     assert "ollama pull mistral" in capsys.readouterr().err
     assert script.main(["--file", str(tmp_path / "missing.json"), "--host", ollama_server]) == 2
     assert "gpt_instruction_finetuning.py" in capsys.readouterr().err
+    (checkpoints / script.RESPONSES_FILE).write_text(path.read_text())  # the default: where the fine-tuning writes
+    assert script.main(["--host", ollama_server, "--limit", "1", "--verbose"]) == 0
+    assert "entry 0: 95" in capsys.readouterr().out
     done = subprocess.run([sys.executable, str(CH07 / "ollama_evaluate.py"), "--file", str(path), "--host",
                            f"http://127.0.0.1:{closed_port()}"], capture_output=True, text=True, timeout=120,
                           cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
@@ -340,6 +343,10 @@ def test_chat_models_say_what_is_missing_and_how_to_build_it(checkpoints):
         load_chat_model("instruction")
     model, tokenizer = load_chat_model("pretrained")
     assert model.cfg["context_length"] == 192 and tokenizer.name == "embedded"
+    assert "instruct-gpt2-355M" not in chat_models()
+    save_checkpoint(checkpoints / "instruct-gpt2-355M.pth", tiny_model(), tokenizer_name="embedded", save_rng=False)
+    assert chat_models()["instruct-gpt2-355M"].available  # what gpt_instruction_finetuning.py --gpt2 355M saves
+    assert isinstance(load_chat_model("instruct-gpt2-355M")[0], GPTModel)
 
 
 def test_gpt2_is_offered_when_its_files_are_on_disk(checkpoints, monkeypatch, tmp_path):
