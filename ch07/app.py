@@ -74,6 +74,9 @@ def sidebar(choices: dict) -> dict:
     bar.header("Extras")
     settings["show_probs"] = bar.checkbox("Show next-token probabilities", key="show_probs")
     settings["use_faq"] = bar.checkbox("Answer project questions from the FAQ", value=True, key="use_faq")
+    settings["keep_history"] = bar.checkbox("Keep earlier turns in the prompt", value=True, key="keep_history",
+                                            help="The small model was fine-tuned on single turns: it often "
+                                                 "answers better without them.")
     if bar.button("Clear the conversation"):
         st.session_state.messages = []
     return settings
@@ -105,7 +108,8 @@ def model_reply(choice, settings: dict, text: str) -> dict:
     stamp = choice.path.stat().st_mtime if choice.path is not None else 0.0
     model, tokenizer = cached_model(choice.key, stamp, str(get_device()))
     history = [(m["user"], m["content"]) for m in st.session_state.messages
-               if m.get("user") and m.get("model") == choice.key and m.get("system") == settings["system"]]
+               if m.get("user") and m.get("model") == choice.key and m.get("system") == settings["system"]
+               and settings["keep_history"]]
     try:
         prompt_ids, dropped = fit_chat_prompt(tokenizer, text, history, settings["system"],
                                               model.cfg["context_length"], settings["max_new_tokens"])

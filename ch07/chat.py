@@ -3,6 +3,7 @@
 Usage (from the repository root):
     python ch07/chat.py                                  # the model Chapter 7 fine-tunes (build it first)
     python ch07/chat.py --persona pirate                 # every message is answered in pirate speak
+    python ch07/chat.py --persona pirate --forget        # each message on its own, no earlier turns in the prompt
     python ch07/chat.py --system "Give the plural of the word."        # any system-style line of your own
     python ch07/chat.py --model pretrained               # the model before fine-tuning, for comparison
     python ch07/chat.py --checkpoint out/mine.pth --temperature 0.7 --top-k 20 --top-p 0.9 --seed 7
@@ -46,6 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     persona.add_argument("--persona", choices=sorted(PERSONA_INSTRUCTIONS),
                          help="a persona: its system-style line goes in front of every message")
     persona.add_argument("--system", help="a system-style line of your own (the instruction of every turn)")
+    parser.add_argument("--forget", action="store_true",
+                        help="answer each message on its own, without the earlier turns (the small model was "
+                             "fine-tuned on single turns and often answers better so)")
     parser.add_argument("--max-new-tokens", type=int, default=60)
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     parser.add_argument("--top-k", type=int)
@@ -58,8 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run_chat(model: torch.nn.Module, tokenizer, system: str | None = None, speaker: str = "Model",
              max_new_tokens: int = 60, temperature: float = 0.0, top_k: int | None = None,
              top_p: float | None = None, seed: int | None = 123, input_fn: Callable[[str], str] = input,
-             out: TextIO = sys.stdout) -> list[tuple[str, str]]:
-    """The chat loop: read a message with `input_fn`, stream the reply to `out`; return the kept turns."""
+             out: TextIO = sys.stdout, keep_history: bool = True) -> list[tuple[str, str]]:
+    """The chat loop: read a message with `input_fn`, stream the reply to `out`; return the kept turns.
+
+    keep_history=False answers every message on its own (the prompt holds no earlier turns).
+    """
     context = model.cfg["context_length"]
     history: list[tuple[str, str]] = []
     turn = 0
@@ -79,7 +86,8 @@ def run_chat(model: torch.nn.Module, tokenizer, system: str | None = None, speak
             print("(conversation forgotten)", file=out)
             continue
         try:
-            prompt_ids, dropped = fit_chat_prompt(tokenizer, text, history, system, context, max_new_tokens)
+            prompt_ids, dropped = fit_chat_prompt(tokenizer, text, history if keep_history else [], system, context,
+                                                  max_new_tokens)
         except ValueError as err:
             print(f"({err})", file=out)
             continue
@@ -97,7 +105,8 @@ def run_chat(model: torch.nn.Module, tokenizer, system: str | None = None, speak
         except KeyboardInterrupt:  # Ctrl-C while the reply is written: keep what came so far
             print(" [stopped]", end="", file=out)
         print(file=out, flush=True)
-        history.append((text, "".join(pieces).strip()))
+        if keep_history:
+            history.append((text, "".join(pieces).strip()))
         turn += 1
 
 
@@ -125,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"System line: {system}")
     print("Type exit or quit (or Ctrl-D) to leave, /reset to forget the conversation; Ctrl-C stops a reply.")
     run_chat(model, tokenizer, system, speaker, args.max_new_tokens, args.temperature, args.top_k, args.top_p,
-             args.seed)
+             args.seed, keep_history=not args.forget)
     return 0
 
 

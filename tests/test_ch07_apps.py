@@ -407,6 +407,10 @@ def test_chat_loop_drops_old_turns_and_says_so():
     assert "oldest turn no longer fit in the model's 200-token context window" in out.getvalue()
     assert len(history) < 3 and history[-1][0] == "Three."
     assert out.getvalue().rstrip().endswith("Goodbye.")  # Ctrl-D after the last message
+    forgetful = io.StringIO()
+    assert chat.run_chat(tiny_model(context_length=200), TOKENIZER, system=PIRATE, max_new_tokens=40,
+                         input_fn=scripted(["One.", "Two."]), out=forgetful, keep_history=False) == []
+    assert "dropped" not in forgetful.getvalue() and forgetful.getvalue().count("Model: ") == 2
 
 
 def test_chat_loop_handles_ctrl_c_and_reset(monkeypatch):
@@ -426,7 +430,7 @@ def test_chat_loop_handles_ctrl_c_and_reset(monkeypatch):
 
 def test_chat_script_runs_with_scripted_stdin(checkpoints):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "LLM_BOOK_CHECKPOINTS": str(checkpoints)}
-    command = [sys.executable, str(CH07 / "chat.py"), "--persona", "pirate", "--max-new-tokens", "6",
+    command = [sys.executable, str(CH07 / "chat.py"), "--persona", "pirate", "--forget", "--max-new-tokens", "6",
                "--temperature", "0.7", "--top-k", "40", "--top-p", "0.95", "--seed", "3", "--device", "cpu"]
     done = subprocess.run(command, input="Hello there.\nexit\n", capture_output=True, text=True, timeout=120,
                           cwd=REPO_ROOT, env=env)
