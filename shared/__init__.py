@@ -34,3 +34,11 @@ from shared.decoding import generate, generate_stream, generate_batch, stream_te
 from shared.checkpoint import (CheckpointError, save_checkpoint, load_checkpoint, load_model_from_checkpoint)
 from shared.trainer import TrainConfig, TrainResult, TrainingDiverged, train_model, lr_at_step
 from shared.gpt2_weights import download_gpt2, load_gpt2
+
+# Chapter 6: fine-tuning for classification -----------------------------------------------------
+from shared.spam_data import (LABEL_IDS, SpamDataset, create_balanced_dataset, download_and_unzip_spam_data,
+                              load_sms_data, random_split, write_split_csvs)
+from shared.classifier import (calc_accuracy_loader, classify_review, count_parameters, freeze_for_classification,
+                               load_classifier, save_classifier,
+                               make_classifier, replace_output_head, train_classifier_simple)
+from shared.lora import LinearWithLoRA, LoRALayer, merge_lora, replace_linear_with_lora

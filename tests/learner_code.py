@@ -238,6 +238,10 @@ def generate_text_simple(model, idx, max_new_tokens, context_size):
     return idx
 '''
 
+from learner_code_ch06 import LEARNER_CODE_CH06  # noqa: E402  (Chapter 6's classes, same style)
+
+LEARNER_CODE += LEARNER_CODE_CH06
+
 
 def learner_namespace(*replacements: tuple[str, str]) -> dict:
     """LEARNER_CODE with each (old, new) replacement made (every occurrence; `old` must occur), executed."""
