@@ -4,10 +4,10 @@ Usage (from the repository root; every flag has a default):
     python ch06/gpt_class_finetune.py                                   # embedded data + Chapter 5's model
     python ch06/gpt_class_finetune.py --trainable-blocks all --epochs 3 # fine-tune every layer (Exercise 6.2)
     python ch06/gpt_class_finetune.py --lora-rank 8 --lora-alpha 8      # LoRA instead of unfrozen blocks
-    LLM_BOOK_DATA=... python ch06/gpt_class_finetune.py --data uci --model "gpt2-small (124M)"   # the book's run
+    LLM_BOOK_DATA=... python ch06/gpt_class_finetune.py --data uci --model 124M   # the book's run
 
 --model "embedded" is the model Chapter 5 pretrains on the embedded corpus (checkpoints/, built on first use);
-a GPT-2 name loads OpenAI's weights (a book resource) with GPT-2's tokenizer; "random" is the small-cpu preset
+a GPT-2 size (124M, ...) loads OpenAI's weights (a book resource) with GPT-2's tokenizer; "random" is the small-cpu preset
 from random weights (how much pretraining helps). The test split is only used once, after training.
 """
 
@@ -40,10 +40,10 @@ from shared import (  # noqa: E402
     write_split_csvs,
 )
 from shared.classifier import save_classifier  # noqa: E402
-from shared.config import MODEL_CONFIGS  # noqa: E402
+from shared.gpt2_weights import GPT2_SIZES  # noqa: E402
 from shared.pretrained import checkpoints_dir, load_pretrained_embedded  # noqa: E402
 
-GPT2_MODELS = [name for name in MODEL_CONFIGS if name.startswith("gpt2")]
+GPT2_MODELS = list(GPT2_SIZES)  # "124M", "355M", "774M", "1558M"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lora-rank", type=int, default=0, help="train LoRA matrices of this rank (0: no LoRA)")
     parser.add_argument("--lora-alpha", type=float, default=8.0, help="the LoRA scale alpha")
     parser.add_argument("--first-token", action="store_true", help="classify from the first token (Exercise 6.3)")
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=None, help="default: 2 (embedded/random), 5 (GPT-2)")
     parser.add_argument("--lr", type=float, default=None, help="default: 5e-4 (embedded/random), 5e-5 (GPT-2)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=None, help="pad/cut every message to this many tokens")
@@ -122,9 +122,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
           f"{count_parameters(model, trainable_only=False):,}")
 
     lr = args.lr if args.lr is not None else (5e-5 if args.model in GPT2_MODELS else 5e-4)
+    epochs = args.epochs if args.epochs is not None else (5 if args.model in GPT2_MODELS else 2)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.1)
     start = time.perf_counter()
-    train_classifier_simple(model, train_loader, val_loader, optimizer, "cpu", num_epochs=args.epochs,
+    train_classifier_simple(model, train_loader, val_loader, optimizer, "cpu", num_epochs=epochs,
                             eval_freq=50, eval_iter=5, position=position)
     seconds = time.perf_counter() - start
     results = {name: calc_accuracy_loader(loader, model, "cpu", position=position)

@@ -40,5 +40,5 @@ from shared.spam_data import (LABEL_IDS, SpamDataset, create_balanced_dataset, d
                               load_sms_data, random_split, write_split_csvs)
 from shared.classifier import (calc_accuracy_loader, classify_review, count_parameters, freeze_for_classification,
                                load_classifier, save_classifier,
-                               make_classifier, replace_output_head, train_classifier_simple)
+                               make_classifier, plot_values, replace_output_head, train_classifier_simple)
 from shared.lora import LinearWithLoRA, LoRALayer, merge_lora, replace_linear_with_lora

@@ -24,7 +24,7 @@ These are the classification versions of the book's functions: `shared.calc_loss
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -205,6 +205,25 @@ def classify_review(text: str, model: nn.Module, tokenizer, device: torch.device
         predicted_label = class_logits(model, input_tensor, position).argmax(dim=-1).item()
     model.train(was_training)
     return CLASS_NAMES[predicted_label] if predicted_label < len(CLASS_NAMES) else str(predicted_label)
+
+
+def plot_values(epochs_seen: Sequence[float] | torch.Tensor, examples_seen: Sequence[float] | torch.Tensor,
+                train_values: Sequence[float], val_values: Sequence[float], label: str = "loss") -> None:
+    """Training and validation `label` against epochs (bottom axis) and examples seen (top axis), as the book's
+    plot_values; in a script call `plt.savefig(...)` after it."""
+    import matplotlib.pyplot as plt
+
+    fig, ax1 = plt.subplots(figsize=(6, 3.5))
+    ax1.plot(epochs_seen, train_values, label=f"Training {label}")
+    ax1.plot(epochs_seen, val_values, linestyle="-.", label=f"Validation {label}")
+    ax1.set_xlabel("Epochs")
+    ax1.set_ylabel(label.capitalize())
+    ax1.legend()
+    ax2 = ax1.twiny()  # a second x axis on top, sharing the y axis
+    ax2.plot(examples_seen, train_values, alpha=0)  # invisible: only sets the top axis' range
+    ax2.set_xlabel("Examples seen")
+    ax1.set_title(f"Training and validation {label}", pad=28)
+    fig.tight_layout()
 
 
 def save_classifier(path: str | Path, model: nn.Module, tokenizer_name: str, max_length: int,
