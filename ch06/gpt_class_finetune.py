@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lora-rank", type=int, default=0, help="train LoRA matrices of this rank (0: no LoRA)")
     parser.add_argument("--lora-alpha", type=float, default=8.0, help="the LoRA scale alpha")
     parser.add_argument("--first-token", action="store_true", help="classify from the first token (Exercise 6.3)")
-    parser.add_argument("--epochs", type=int, default=None, help="default: 2 (embedded/random), 5 (GPT-2)")
+    parser.add_argument("--epochs", type=int, default=None, help="default: 3 (embedded/random), 5 (GPT-2)")
     parser.add_argument("--lr", type=float, default=None, help="default: 5e-4 (embedded/random), 5e-5 (GPT-2)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=None, help="pad/cut every message to this many tokens")
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
           f"{count_parameters(model, trainable_only=False):,}")
 
     lr = args.lr if args.lr is not None else (5e-5 if args.model in GPT2_MODELS else 5e-4)
-    epochs = args.epochs if args.epochs is not None else (5 if args.model in GPT2_MODELS else 2)
+    epochs = args.epochs if args.epochs is not None else (5 if args.model in GPT2_MODELS else 3)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.1)
     start = time.perf_counter()
     train_classifier_simple(model, train_loader, val_loader, optimizer, "cpu", num_epochs=epochs,
