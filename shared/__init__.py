@@ -35,6 +35,14 @@ from shared.checkpoint import (CheckpointError, save_checkpoint, load_checkpoint
 from shared.trainer import TrainConfig, TrainResult, TrainingDiverged, train_model, lr_at_step
 from shared.gpt2_weights import download_gpt2, load_gpt2
 
+# Chapter 6: fine-tuning for classification -----------------------------------------------------
+from shared.spam_data import (LABEL_IDS, SpamDataset, create_balanced_dataset, download_and_unzip_spam_data,
+                              load_sms_data, random_split, write_split_csvs)
+from shared.classifier import (calc_accuracy_loader, classify_review, count_parameters, freeze_for_classification,
+                               load_classifier, save_classifier,
+                               make_classifier, plot_values, replace_output_head, train_classifier_simple)
+from shared.lora import LinearWithLoRA, LoRALayer, merge_lora, replace_linear_with_lora
+
 # Chapter 7: fine-tuning to follow instructions ------------------------------------------------
 from shared.instruction_data import (ALPACA_PREAMBLE, INSTRUCT_EMBEDDED, PERSONA_INSTRUCTIONS, RESPONSE_MARKERS,
                                      InstructionDataset, custom_collate_fn, extract_response, format_input,

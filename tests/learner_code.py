@@ -366,6 +366,10 @@ def custom_collate_fn(batch, pad_token_id=50256, ignore_index=-100, allowed_max_
     return torch.stack(inputs).to(device), torch.stack(targets).to(device)
 '''
 
+from learner_code_ch06 import LEARNER_CODE_CH06  # noqa: E402  (Chapter 6's classes, same style)
+
+LEARNER_CODE += LEARNER_CODE_CH06
+
 
 def learner_namespace(*replacements: tuple[str, str]) -> dict:
     """LEARNER_CODE with each (old, new) replacement made (every occurrence; `old` must occur), executed."""
