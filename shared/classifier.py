@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from shared.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from shared.training import mean_batch_loss
 
 CLASS_NAMES = ("not spam", "spam")  # what classify_review returns for label 0 and label 1
 
@@ -120,15 +121,8 @@ def calc_loss_batch(input_batch: torch.Tensor, target_batch: torch.Tensor, model
 def calc_loss_loader(data_loader: Iterable, model: nn.Module, device: torch.device | str,
                      num_batches: int | None = None, position: int = -1) -> float:
     """Average `calc_loss_batch` over the first `num_batches` batches (all when None); NaN for an empty loader."""
-    if len(data_loader) == 0:
-        return float("nan")
-    num_batches = len(data_loader) if num_batches is None else min(num_batches, len(data_loader))
-    total = 0.0
-    for i, (input_batch, target_batch) in enumerate(data_loader):
-        if i >= num_batches:
-            break
-        total += calc_loss_batch(input_batch, target_batch, model, device, position).item()
-    return total / num_batches
+    return mean_batch_loss(data_loader, num_batches,
+                           lambda inputs, targets: calc_loss_batch(inputs, targets, model, device, position))
 
 
 def evaluate_model(model: nn.Module, train_loader: Iterable, val_loader: Iterable, device: torch.device | str,

@@ -19,7 +19,7 @@ need: learning-rate schedule, clipping, accumulation, mixed precision, checkpoin
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -62,9 +62,12 @@ def calc_loss_batch(input_batch: torch.Tensor, target_batch: torch.Tensor, model
     return F.cross_entropy(logits.flatten(0, 1), target_batch.flatten())  # over all b * num_tokens positions
 
 
-def calc_loss_loader(data_loader: Iterable, model: nn.Module, device: torch.device | str,
-                     num_batches: int | None = None) -> float:
-    """Average `calc_loss_batch` over the first `num_batches` batches (all when None); NaN for an empty loader."""
+def mean_batch_loss(data_loader: Iterable, num_batches: int | None,
+                    batch_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> float:
+    """Average `batch_loss(inputs, targets)` over the first `num_batches` batches (all when None); NaN when empty.
+
+    The loop behind both `calc_loss_loader`s: next-token (here) and classification (`shared.classifier`).
+    """
     if len(data_loader) == 0:
         return float("nan")
     num_batches = len(data_loader) if num_batches is None else min(num_batches, len(data_loader))
@@ -72,8 +75,15 @@ def calc_loss_loader(data_loader: Iterable, model: nn.Module, device: torch.devi
     for i, (input_batch, target_batch) in enumerate(data_loader):
         if i >= num_batches:
             break
-        total += calc_loss_batch(input_batch, target_batch, model, device).item()
+        total += batch_loss(input_batch, target_batch).item()
     return total / num_batches
+
+
+def calc_loss_loader(data_loader: Iterable, model: nn.Module, device: torch.device | str,
+                     num_batches: int | None = None) -> float:
+    """Average `calc_loss_batch` over the first `num_batches` batches (all when None); NaN for an empty loader."""
+    return mean_batch_loss(data_loader, num_batches,
+                           lambda inputs, targets: calc_loss_batch(inputs, targets, model, device))
 
 
 def evaluate_model(model: nn.Module, train_loader: Iterable, val_loader: Iterable, device: torch.device | str,
