@@ -290,11 +290,12 @@ def _resolve_name(candidate: Any, name: str | None) -> str:
             raise TypeError(f"check() takes your class or function itself, not an instance of {kind}: "
                             f"write check({kind}), not check({kind}(...))")
         name = candidate.__name__
-    if name not in available_checks():
+    available = available_checks()  # in chapter order
+    if name not in available:
         close = difflib.get_close_matches(name, CHECKS, n=1, cutoff=0.5)
         example = f"check({getattr(candidate, '__name__', 'yours')}, {(close or ['MultiHeadAttention'])[0]!r})"
         raise ValueError(f"there is no self-check for {name!r}; name the shared class or function yours should "
-                         f"behave like, e.g. {example}. Available: {', '.join(CHECKS)}")
+                         f"behave like, e.g. {example}. Available: {', '.join(available)}")
     return name
 
 
