@@ -3,13 +3,16 @@
 Usage (from any folder):
     python ch07/exercise_experiments.py --exercise_solution phi3               # 7.1: the Phi-3 prompt style
     python ch07/exercise_experiments.py --exercise_solution mask_instructions  # 7.2: no loss on the prompt
+    python ch07/exercise_experiments.py --exercise_solution alpaca52k          # 7.3: Alpaca's 52k (book resource)
+    python ch07/exercise_experiments.py --exercise_solution lora               # 7.4: LoRA matrices only
     python ch07/exercise_experiments.py --exercise_solution baseline           # the chapter's run, to compare
     python ch07/exercise_experiments.py --exercise_solution phi3 --num-epochs 1 --train-subset 200   # quicker
 
 Each run is `ch07/gpt_instruction_finetuning.py` with the exercise's options: it prints the exact-match and
 overlap scores before and after fine-tuning and writes its checkpoint and answers to --out-dir (default
-out/ch07-<exercise>/, so the chapter's own model in checkpoints/ is left alone). Exercise 7.3 (the Alpaca
-52k set) and 7.4 (LoRA) are not available from this script yet.
+out/ch07-<exercise>/, so the chapter's own model in checkpoints/ is left alone). 7.3 trains one epoch on
+5,000 of Alpaca's entries and answers 100 of its test entries (the whole set takes hours on a CPU; pass
+--train-subset to change that); the file (23 MB) is downloaded once, or read from LLM_BOOK_DATA.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ EXERCISES = {
     "baseline": [],
     "phi3": ["--style", "phi3"],
     "mask_instructions": ["--mask-instruction"],
+    "alpaca52k": ["--data", "alpaca", "--train-subset", "5000", "--test-subset", "100", "--num-epochs", "1"],
+    "lora": ["--lora-rank", "16", "--lora-alpha", "16"],
 }
 
 

@@ -4,6 +4,8 @@ Usage (from any folder):
     python ch07/gpt_instruction_finetuning.py                   # Chapter 5's model on the embedded set: the
                                                                 # chapter's recipe -> checkpoints/instruct-small-embedded.pth
     python ch07/gpt_instruction_finetuning.py --mask-instruction --style phi3      # exercises 7.1 and 7.2
+    python ch07/gpt_instruction_finetuning.py --lora-rank 16                       # exercise 7.4: LoRA only
+    python ch07/gpt_instruction_finetuning.py --data alpaca --train-subset 5000    # exercise 7.3 (book resource)
     python ch07/gpt_instruction_finetuning.py --gpt2 355M --data book --lr 5e-5 --num-epochs 2   # the book's run
     python ch07/gpt_instruction_finetuning.py --preset tiny --num-epochs 1 --train-subset 24     # a quick try
 
@@ -27,6 +29,7 @@ from shared import (
     set_seed,
     split_instruction_data,
 )
+from shared.classifier import count_parameters
 from shared.instruction_eval import evaluate_responses, print_scores
 from shared.instruction_finetune import (
     INSTRUCT_RECIPE,
@@ -36,6 +39,7 @@ from shared.instruction_finetune import (
     save_instruction_model,
     save_responses_json,
 )
+from shared.lora import merge_lora, replace_linear_with_lora
 from shared.model import GPTModel
 from shared.pretrained import checkpoints_dir, load_pretrained_embedded
 from shared.resources import ResourceError
@@ -50,9 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                                          "Chapter 5's pretrained model (quick tries)")
     base.add_argument("--gpt2", metavar="SIZE", choices=["124M", "355M", "774M", "1558M"],
                       help="start from OpenAI's GPT-2 weights (book resource; GPT-2's tokenizer)")
-    parser.add_argument("--data", choices=["embedded", "book"], default=RECIPE["data"])
+    parser.add_argument("--data", choices=["embedded", "book", "alpaca"], default=RECIPE["data"],
+                        help="the embedded set, the book's 1,100 entries or Alpaca's 52k (book resources)")
     parser.add_argument("--style", choices=["alpaca", "phi3"], default=RECIPE["style"])
     parser.add_argument("--mask-instruction", action="store_true", help="no loss on the prompt's tokens (7.2)")
+    parser.add_argument("--lora-rank", type=int, default=0, help="train LoRA matrices of this rank only (7.4)")
+    parser.add_argument("--lora-alpha", type=float, default=16.0, help="the LoRA scale alpha")
     parser.add_argument("--num-epochs", type=int, default=RECIPE["num_epochs"])
     parser.add_argument("--lr", type=float, default=RECIPE["lr"])
     parser.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
@@ -60,7 +67,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--test-subset", type=int, help="answer the first N test entries only")
     parser.add_argument("--max-new-tokens", type=int, default=RECIPE["max_new_tokens"])
     parser.add_argument("--out-dir", type=Path, help="where the model and the answers go (default: checkpoints/)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.lora_rank < 0:
+        parser.error("--lora-rank must be 0 (off) or positive")
+    return args
 
 
 def base_model(args: argparse.Namespace) -> tuple[GPTModel, str, str]:
@@ -71,8 +81,9 @@ def base_model(args: argparse.Namespace) -> tuple[GPTModel, str, str]:
     if args.preset:
         set_seed(RECIPE["seed"])
         return GPTModel(get_config(args.preset, context_length=256)), "embedded", f"instruct-{args.preset}.pth"
-    name = "instruct-small-embedded.pth" if not (args.mask_instruction or args.style != "alpaca") else \
-        f"instruct-small-embedded-{args.style}{'-masked' if args.mask_instruction else ''}.pth"
+    variant = (f"{'-' + args.style if args.style != 'alpaca' else ''}{'-masked' if args.mask_instruction else ''}"
+               f"{'-' + args.data if args.data != 'embedded' else ''}{f'-lora{args.lora_rank}' if args.lora_rank else ''}")
+    name = f"instruct-small-embedded{variant}.pth"
     return load_pretrained_embedded(), "embedded", name
 
 
@@ -95,13 +106,18 @@ def main(argv: list[str] | None = None) -> int:
         return generate_responses(model, test_data, tokenizer, args.style, args.max_new_tokens)
 
     print_scores(evaluate_responses(test_data, answers()), "before fine-tuning:")
+    if args.lora_rank:
+        model.requires_grad_(False)
+        replace_linear_with_lora(model, rank=args.lora_rank, alpha=args.lora_alpha)
+        print(f"LoRA rank {args.lora_rank}, alpha {args.lora_alpha:g}: {count_parameters(model):,} trainable "
+              f"parameters of {count_parameters(model, trainable_only=False):,}")
     set_seed(RECIPE["seed"])
     train_loader, val_loader, _ = instruction_loaders(
         train_data, val_data, test_data, tokenizer, min(args.batch_size, len(train_data)), seed=RECIPE["seed"],
         style=args.style, allowed_max_length=model.context_length, mask_instruction=args.mask_instruction)
     recipe = {**RECIPE, "data": args.data, "style": args.style, "tokenizer": tokenizer_name,
               "num_epochs": args.num_epochs, "lr": args.lr, "batch_size": args.batch_size,
-              "mask_instruction": args.mask_instruction,
+              "mask_instruction": args.mask_instruction, "lora_rank": args.lora_rank,
               "eval_freq": min(RECIPE["eval_freq"], max(1, len(train_loader)))}
     start = time.perf_counter()
     train_losses, val_losses, tokens_seen = finetune(model, train_loader, val_loader, tokenizer,
@@ -116,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {path}")
     history = {"train_losses": train_losses, "val_losses": val_losses, "tokens_seen": tokens_seen,
                "seconds": seconds}
-    print(f"saved {save_instruction_model(model, history, out_dir / checkpoint_name, recipe)}")
+    print(f"saved {save_instruction_model(merge_lora(model), history, out_dir / checkpoint_name, recipe)}")
     return 0
 
 

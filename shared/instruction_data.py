@@ -77,7 +77,8 @@ def extract_response(generated_text: str, prompt: str, style: str = "alpaca") ->
 
 
 def load_instruction_data(name: str | None = None) -> list[dict[str, str]]:
-    """The entries of an instruction data set: "embedded" (the project's own) or "book" (the book's 1,100).
+    """The entries of an instruction data set: "embedded" (the project's own), "book" (the book's 1,100) or
+    "alpaca" (Stanford Alpaca's 52,002, exercise 7.3; a 23 MB book resource, non-commercial licence).
 
     None: the default, "book" in book mode (LLM_BOOK_RESOURCES=1) and "embedded" otherwise. The embedded
     entries carry a "family" key (which task they belong to) next to instruction, input and output.
@@ -87,10 +88,10 @@ def load_instruction_data(name: str | None = None) -> list[dict[str, str]]:
         path = EMBEDDED_INSTRUCTIONS
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: regenerate it with python ch07/make_instruction_dataset.py")
-    elif name == "book":
-        path = resolve("instruction-data")
+    elif name in ("book", "alpaca"):
+        path = resolve("instruction-data" if name == "book" else "alpaca-52k")
     else:
-        raise ValueError(f"unknown instruction data set {name!r}; choose 'embedded' or 'book'")
+        raise ValueError(f"unknown instruction data set {name!r}; choose 'embedded', 'book' or 'alpaca'")
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 

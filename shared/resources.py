@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
 import shutil
 import zipfile
@@ -80,6 +81,25 @@ GPT2_WEIGHT_FILES = [
      "0f8b28eb05a8075f48b61b6f35332978c74fc7763fa9fb4051a1c30511736a6a"),
 ]
 
+def instruction_file_problem(path: Path, min_entries: int = 1) -> str | None:
+    """What is wrong with an instruction data file (a JSON list of instruction/input/output entries), or None.
+
+    For files whose checksum is not pinned (Alpaca's is edited upstream from time to time), the structure
+    is the check: valid JSON, at least `min_entries` entries, each with the three keys holding text.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        return f"not valid JSON ({err})"
+    if not isinstance(data, list) or len(data) < min_entries:
+        count = len(data) if isinstance(data, list) else type(data).__name__
+        return f"expected a JSON list of at least {min_entries:,} entries, got {count}"
+    for i, entry in enumerate(data):
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("instruction", "input", "output")):
+            return f"entry {i} is not an object with text under 'instruction', 'input' and 'output'"
+    return None
+
+
 RESOURCES: dict[str, Resource] = {r.name: r for r in [
     Resource("gpt2-vocab-bpe", "vocab.bpe", (f"{_GPT2_ENCODINGS}/vocab.bpe", f"{_HF}/gpt2/resolve/main/merges.txt"),
              "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5", 456_318, "MIT (OpenAI GPT-2)",
@@ -98,6 +118,11 @@ RESOURCES: dict[str, Resource] = {r.name: r for r in [
     Resource("instruction-data", "instruction-data.json", (f"{_BOOK}/ch07/01_main-chapter-code/instruction-data.json",),
              "7e09a9af353722ca15c18bc580f093f9c39d3178335a75177319cb1e1d163944", 203_524,
              "Apache-2.0 (the book's repository)", "the book's 1,100 instruction-response entries"),
+    Resource("alpaca-52k", "alpaca_data.json",
+             ("https://raw.githubusercontent.com/tatsu-lab/stanford_alpaca/main/alpaca_data.json",), None, None,
+             "CC BY-NC 4.0 (Stanford Alpaca: non-commercial use only)",
+             "Stanford Alpaca's 52,002 instruction-response entries (exercise 7.3)",
+             check=partial(instruction_file_problem, min_entries=52_000)),
     *[Resource(f"gpt2-{size}-weights", f"gpt2-{size}.safetensors", (f"{_HF}/{repo}/resolve/main/model.safetensors",),
                sha256, n_bytes, "MIT (OpenAI GPT-2)", f"GPT-2 {size} weights, Hugging Face safetensors layout",
                check=partial(gpt2_file_problem, cfg=MODEL_CONFIGS[preset]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -37,7 +38,9 @@ from shared.instruction_eval import (
     token_f1,
 )
 from shared.instruction_finetune import generate_responses, instruction_loaders, save_responses_json
+from shared.checkpoint import load_checkpoint
 from shared.near_duplicates import near_duplicate_share
+from shared.resources import RESOURCES, ResourceError, instruction_file_problem
 from shared.selfcheck import check
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -224,8 +227,8 @@ def test_books_instruction_data_in_book_mode(monkeypatch):
 
 
 def test_unknown_data_set_name():
-    with pytest.raises(ValueError, match="'embedded' or 'book'"):
-        load_instruction_data("alpaca")
+    with pytest.raises(ValueError, match="'embedded', 'book' or 'alpaca'"):
+        load_instruction_data("dolly")
 
 
 # --- metrics ----------------------------------------------------------------------------------------------------
@@ -336,14 +339,51 @@ def test_finetuning_script_runs_a_tiny_model(tmp_path):
 
 
 
-@pytest.mark.parametrize("exercise", ["phi3", "mask_instructions"])
+def fake_alpaca_file(folder: Path, n: int = 52_002) -> Path:
+    """A stand-in for Stanford Alpaca's alpaca_data.json: the same structure, made-up entries."""
+    entries = [{"instruction": f"Add {i % 10} and {i % 7}.", "input": "" if i % 3 else "numbers",
+                "output": str(i % 10 + i % 7)} for i in range(n)]
+    path = folder / "alpaca_data.json"
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("exercise", ["phi3", "mask_instructions", "lora", "alpaca52k"])
 def test_exercise_experiments_run_a_tiny_model(exercise, tmp_path):
+    fake_alpaca_file(tmp_path)
+    env = {**os.environ, "LLM_BOOK_DATA": str(tmp_path), "LLM_BOOK_OFFLINE": "1"}
     result = subprocess.run([sys.executable, str(CH07 / "exercise_experiments.py"), "--exercise_solution", exercise,
                              "--preset", "tiny", "--num-epochs", "1", "--train-subset", "16", "--test-subset", "4",
-                             "--out-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+                             "--out-dir", str(tmp_path)], capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"exercise {exercise}" in result.stdout and "after fine-tuning" in result.stdout
-    assert (tmp_path / "instruction-data-with-response.json").is_file()
+    rows = json.loads((tmp_path / "instruction-data-with-response.json").read_text(encoding="utf-8"))
+    assert len(rows) == 4
+    if exercise == "alpaca52k":
+        assert "alpaca data: 16 train / 4 test" in result.stdout
+    if exercise == "lora":
+        assert "LoRA rank 16, alpha 16" in result.stdout
+        plain = shared.GPTModel(shared.get_config("tiny", context_length=256))
+        load_checkpoint(tmp_path / "instruct-tiny.pth", plain)  # merged: loads into a plain GPTModel
+
+
+def test_alpaca_missing_offline_names_the_file_and_where_to_put_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLM_BOOK_OFFLINE", "1")
+    monkeypatch.setenv("LLM_BOOK_DATA", str(tmp_path))
+    monkeypatch.setenv("LLM_BOOK_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(ResourceError, match="alpaca_data.json"):
+        load_instruction_data("alpaca")
+
+
+def test_alpaca_file_is_checked_by_its_structure(tmp_path):
+    path = fake_alpaca_file(tmp_path, n=3)
+    assert instruction_file_problem(path) is None
+    assert "at least 52,000 entries, got 3" in instruction_file_problem(path, min_entries=52_000)
+    path.write_text('[{"instruction": "x", "output": "y"}]', encoding="utf-8")
+    assert "entry 0 is not an object" in instruction_file_problem(path)
+    path.write_text("[{", encoding="utf-8")
+    assert "not valid JSON" in instruction_file_problem(path)
+    assert RESOURCES["alpaca-52k"].check is not None and "non-commercial" in RESOURCES["alpaca-52k"].license
 
 
 @pytest.mark.parametrize("path", chapter_notebooks("ch07"), ids=lambda p: p.name)
