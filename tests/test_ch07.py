@@ -18,6 +18,7 @@ from book_data import book_resource
 from notebook_checks import chapter_notebooks, execute_notebook
 
 import shared
+from shared.checkpoint import load_checkpoint
 from shared.instruction_data import (
     ALPACA_PREAMBLE,
     PERSONA_INSTRUCTIONS,
@@ -38,7 +39,6 @@ from shared.instruction_eval import (
     token_f1,
 )
 from shared.instruction_finetune import generate_responses, instruction_loaders, save_responses_json
-from shared.checkpoint import load_checkpoint
 from shared.near_duplicates import near_duplicate_share
 from shared.resources import RESOURCES, ResourceError, instruction_file_problem
 from shared.selfcheck import check
