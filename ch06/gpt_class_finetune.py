@@ -1,9 +1,9 @@
 """Chapter 6 end to end: prepare the SMS data, turn a pretrained GPT into a spam classifier, fine-tune, evaluate.
 
 Usage (from the repository root; every flag has a default):
-    python ch06/gpt_class_finetune.py                                   # embedded data + Chapter 5's model
-    python ch06/gpt_class_finetune.py --trainable-blocks all --epochs 3 # fine-tune every layer (Exercise 6.2)
-    python ch06/gpt_class_finetune.py --lora-rank 8 --lora-alpha 8      # LoRA instead of unfrozen blocks
+    python ch06/gpt_class_finetune.py                                   # embedded data + Chapter 5's model, every layer
+    python ch06/gpt_class_finetune.py --trainable-blocks 1              # the book's choice: last block, norm, head
+    python ch06/gpt_class_finetune.py --lora-rank 8 --lora-alpha 8 --lr 3e-4   # LoRA instead of unfrozen layers
     LLM_BOOK_DATA=... python ch06/gpt_class_finetune.py --data uci --model 124M   # the book's run
 
 --model "embedded" is the model Chapter 5 pretrains on the embedded corpus (checkpoints/, built on first use);
@@ -52,13 +52,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="the project's SMS set, or the UCI SMS Spam Collection (book resource)")
     parser.add_argument("--model", choices=["embedded", "random", *GPT2_MODELS], default="embedded",
                         help="Chapter 5's pretrained model, the same preset untrained, or OpenAI's GPT-2")
-    parser.add_argument("--trainable-blocks", default="1",
-                        help="how many of the last transformer blocks to train (0 to n_layers), or 'all'")
+    parser.add_argument("--trainable-blocks", default=None,
+                        help="how many of the last transformer blocks to train (0 to n_layers), or 'all'; "
+                             "default: all (embedded/random), 1 (GPT-2, the book's choice)")
     parser.add_argument("--lora-rank", type=int, default=0, help="train LoRA matrices of this rank (0: no LoRA)")
     parser.add_argument("--lora-alpha", type=float, default=8.0, help="the LoRA scale alpha")
     parser.add_argument("--first-token", action="store_true", help="classify from the first token (Exercise 6.3)")
-    parser.add_argument("--epochs", type=int, default=None, help="default: 3 (embedded/random), 5 (GPT-2)")
-    parser.add_argument("--lr", type=float, default=None, help="default: 5e-4 (embedded/random), 5e-5 (GPT-2)")
+    parser.add_argument("--epochs", type=int, default=None, help="default: 4 (embedded/random), 5 (GPT-2)")
+    parser.add_argument("--lr", type=float, default=None, help="default: 2e-4 (embedded/random), 5e-5 (GPT-2)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=None, help="pad/cut every message to this many tokens")
     parser.add_argument("--train-subset", type=int, default=None, help="use only this many training messages")
@@ -66,6 +67,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", default=None, help="where to save the classifier (default: checkpoints/)")
     parser.add_argument("--no-save", action="store_true", help="do not save the classifier")
     args = parser.parse_args(argv)
+    if args.trainable_blocks is None:
+        args.trainable_blocks = 1 if args.model in GPT2_MODELS else "all"
     if args.trainable_blocks != "all":
         try:
             args.trainable_blocks = int(args.trainable_blocks)
@@ -121,10 +124,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"model: {args.model}; trainable parameters: {count_parameters(model):,} of "
           f"{count_parameters(model, trainable_only=False):,}")
 
-    lr = args.lr if args.lr is not None else (5e-5 if args.model in GPT2_MODELS else 5e-4)
-    epochs = args.epochs if args.epochs is not None else (5 if args.model in GPT2_MODELS else 3)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.1)
+    lr = args.lr if args.lr is not None else (5e-5 if args.model in GPT2_MODELS else 2e-4)
+    epochs = args.epochs if args.epochs is not None else (5 if args.model in GPT2_MODELS else 4)
     start = time.perf_counter()
+    set_seed(args.seed)  # as ch06.ipynb does before training: the same seed gives the notebook's run
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.1)
     train_classifier_simple(model, train_loader, val_loader, optimizer, "cpu", num_epochs=epochs,
                             eval_freq=50, eval_iter=5, position=position)
     seconds = time.perf_counter() - start

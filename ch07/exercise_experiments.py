@@ -28,7 +28,7 @@ EXERCISES = {
     "phi3": ["--style", "phi3"],
     "mask_instructions": ["--mask-instruction"],
     "alpaca52k": ["--data", "alpaca", "--train-subset", "5000", "--test-subset", "100", "--num-epochs", "1"],
-    "lora": ["--lora-rank", "16", "--lora-alpha", "16"],
+    "lora": ["--lora-rank", "16", "--lora-alpha", "16", "--lr", "3e-4"],  # alpha 16 scales the steps: a lower lr
 }
 
 
