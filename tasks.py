@@ -3,6 +3,7 @@
 Usage:
     python tasks.py book            # set up .venv (first time only), then run every notebook headless
     python tasks.py test            # set up .venv (first time only), then ruff + the whole test suite
+                                    # (in two worker processes where there are two cores or more)
     python tasks.py test --quick    # the same without the notebook runs (a few minutes)
     python tasks.py test tests/test_ch03.py -x   # extra arguments go to pytest
     python tasks.py book ch05 --refresh          # extra arguments go to tools/notebook_runner.py
@@ -70,6 +71,13 @@ def setup() -> Path:
     return python
 
 
+def parallel_options(pytest_args: list[str]) -> list[str]:
+    """Two worker processes in two lanes (see tests/conftest.py) where there are two cores or more."""
+    if (os.cpu_count() or 1) < 2 or any(a == "-n" or a.startswith(("-n", "--numprocesses", "-p")) for a in pytest_args):
+        return []
+    return ["-n", "2", "--dist", "loadgroup"]
+
+
 def main(argv: list[str]) -> None:
     commands = {"setup", "book", "test", "lab", "env"}
     if not argv or argv[0] not in commands:
@@ -82,7 +90,7 @@ def main(argv: list[str]) -> None:
         run(python, "-m", "ruff", "check", ".")
         if "--quick" in args:
             args = ["-m", "not notebook", *[a for a in args if a != "--quick"]]
-        run(python, "-m", "pytest", *args)
+        run(python, "-m", "pytest", *parallel_options(args), *args)
     elif command == "lab":
         run(python, "-m", "jupyter", "lab")
     elif command == "env":

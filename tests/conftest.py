@@ -1,11 +1,21 @@
-"""Test-wide settings: headless plotting, import paths, and the `notebook` marker for notebook runs.
+"""Test-wide settings: headless plotting, import paths, the `notebook` marker, and two lanes under `-n 2`.
 
 `pytest -m "not notebook"` (or `python tasks.py test --quick`) skips the notebook executions: the quick
 subset, a few minutes instead of the full suite.
+
+`python tasks.py test` runs pytest in two worker processes (pytest-xdist: `-n 2 --dist loadgroup`), each
+with half of the CPU threads, in two lanes:
+- "chain": the notebooks that start from one another's checkpoints, in book order: Chapter 5 (pretrains the
+  model), Chapter 6 (fine-tunes it into the classifier), Chapter 1 (uses every model);
+- "rest": everything else, Chapter 7's notebooks last.
+A notebook that starts from a checkpoint made in the other lane (`WAITS_FOR`) waits until that notebook has
+run, instead of training the same model a second time. Plain `pytest` runs everything in one process.
 """
 
 import os
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -17,11 +27,67 @@ for folder in (REPO_ROOT, REPO_ROOT / "tools"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if XDIST_WORKER:
+    # each worker (and the notebook kernels and scripts it starts) takes its share of the cores, not all of them
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+
+CHAIN_LANE = ("ch05", "ch06", "ch01")
+WAITS_FOR = {"ch07": "ch05/ch05.ipynb", "ch01": "ch07/ch07.ipynb"}  # chapter -> notebook in the other lane
+WAIT_LIMIT_S = 1800  # then the notebook goes ahead and builds the checkpoint itself
+
+
+def _notebook(item: pytest.Item) -> Path | None:
+    """The notebook a `test_notebook_runs` item executes, or None for any other test."""
+    if getattr(item, "originalname", item.name) != "test_notebook_runs":
+        return None
+    return Path(item.callspec.params["path"])
+
+
+def _name(notebook: Path) -> str:
+    return f"{notebook.parent.name}/{notebook.name}"
+
+
+def _order(item: pytest.Item) -> int:
+    # Chapter 1 starts from the models Chapters 5-7 train: its notebooks run last, reusing their checkpoints
+    # (as `tasks.py book` does); Chapter 7's just before, so that Chapter 5's model is there by then
+    notebook = _notebook(item)
+    return {"ch07": 1, "ch01": 2}.get(notebook.parent.name, 0) if notebook else 0
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if getattr(item, "originalname", item.name) == "test_notebook_runs":
+        notebook = _notebook(item)
+        if notebook:
             item.add_marker(pytest.mark.notebook)
-    # Chapter 1 starts from the models Chapters 5-7 train: its notebooks run last, reusing their checkpoints
-    # (as `tasks.py book` does), instead of training every model a second time first
-    items.sort(key=lambda item: item.path.name == "test_ch01.py" and item.get_closest_marker("notebook") is not None)
+        if XDIST_WORKER:
+            lane = "chain" if notebook and notebook.parent.name in CHAIN_LANE else "rest"
+            item.add_marker(pytest.mark.xdist_group(lane))
+    items.sort(key=_order)
+
+
+def _done_marker(config: pytest.Config, name: str) -> Path:
+    run_id = config.workerinput["testrunuid"]  # the same in every worker of one run
+    folder = Path(tempfile.gettempdir()) / f"llm-book-lanes-{run_id}"
+    folder.mkdir(exist_ok=True)
+    return folder / name.replace("/", "__")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    notebook = _notebook(item)
+    if not (XDIST_WORKER and notebook and notebook.parent.name in WAITS_FOR):
+        return
+    producer = WAITS_FOR[notebook.parent.name]
+    if not any(_notebook(other) and _name(_notebook(other)) == producer for other in item.session.items):
+        return  # not part of this run: nothing to wait for
+    marker = _done_marker(item.config, producer)
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(2)
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    notebook = _notebook(item)
+    if XDIST_WORKER and notebook and _name(notebook) in WAITS_FOR.values():
+        _done_marker(item.config, _name(notebook)).touch()  # passed or failed: the waiting lane goes on
