@@ -3,8 +3,8 @@
 `pytest -m "not notebook"` (or `python tasks.py test --quick`) skips the notebook executions: the quick
 subset, a few minutes instead of the full suite.
 
-`python tasks.py test` runs pytest in two worker processes (pytest-xdist: `-n 2 --dist loadgroup`), each
-with half of the CPU threads, in two lanes:
+`python tasks.py test` runs pytest in two worker processes (pytest-xdist: `-n 2 --dist loadgroup`), in two
+lanes:
 - "chain": the notebooks that start from one another's checkpoints, in book order: Chapter 5 (pretrains the
   model), Chapter 6 (fine-tunes it into the classifier), Chapter 1 (uses every model);
 - "rest": everything else, Chapter 7's notebooks last.
@@ -29,12 +29,16 @@ for folder in (REPO_ROOT, REPO_ROOT / "tools"):
 
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if XDIST_WORKER:
-    # each worker (and the notebook kernels and scripts it starts) takes its share of the cores, not all of them
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    # both workers (and the notebook kernels and scripts they start) keep all the cores, and idle threads sleep
+    # instead of spinning: while one lane trains and the other is light, the training gets every core; two
+    # trainings at once share them (spinning threads of two processes would slow both down by half)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 CHAIN_LANE = ("ch05", "ch06", "ch01")
 WAITS_FOR = {"ch07": "ch05/ch05.ipynb", "ch01": "ch07/ch07.ipynb"}  # chapter -> notebook in the other lane
+# Chapter 1 starts from the models Chapters 5-7 train: its notebooks run last, reusing their checkpoints (as
+# `tasks.py book` does); Chapter 7's just before, so that Chapter 5's model is there by then
+RUN_LAST = {"ch07": 1, "ch01": 2}
 WAIT_LIMIT_S = 1800  # then the notebook goes ahead and builds the checkpoint itself
 
 
@@ -50,21 +54,38 @@ def _name(notebook: Path) -> str:
 
 
 def _order(item: pytest.Item) -> int:
-    # Chapter 1 starts from the models Chapters 5-7 train: its notebooks run last, reusing their checkpoints
-    # (as `tasks.py book` does); Chapter 7's just before, so that Chapter 5's model is there by then
     notebook = _notebook(item)
-    return {"ch07": 1, "ch01": 2}.get(notebook.parent.name, 0) if notebook else 0
+    return RUN_LAST.get(notebook.parent.name, 0) if notebook else 0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        notebook = _notebook(item)
-        if notebook:
+        if _notebook(item):
             item.add_marker(pytest.mark.notebook)
-        if XDIST_WORKER:
-            lane = "chain" if notebook and notebook.parent.name in CHAIN_LANE else "rest"
-            item.add_marker(pytest.mark.xdist_group(lane))
     items.sort(key=_order)
+
+
+def _lane(nodeid: str) -> str:
+    """"chain" for the notebook runs of the chapters in CHAIN_LANE, "rest" for every other test id."""
+    file, _, test = nodeid.partition("::")
+    chapter = Path(file).stem.removeprefix("test_")
+    return "chain" if test.startswith("test_notebook_runs[") and chapter in CHAIN_LANE else "rest"
+
+
+try:
+    from xdist.scheduler import LoadScopeScheduling
+except ImportError:  # pytest-xdist not installed: one process, no lanes
+    LoadScopeScheduling = None
+
+if LoadScopeScheduling is not None:
+    class LaneScheduling(LoadScopeScheduling):
+        """`--dist loadgroup` with the two lanes as the groups: one worker each, tests in collection order."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return _lane(nodeid)
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log):
+        return LaneScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 def _done_marker(config: pytest.Config, name: str) -> Path:

@@ -4,6 +4,7 @@ and the runner and same-as mechanism catch what they are meant to catch."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -163,3 +164,33 @@ def test_envcheck_fails_for_a_missing_book_file_in_book_mode(monkeypatch, tmp_pa
     monkeypatch.setenv("LLM_BOOK_DATA", str(data))
     line = envcheck.check_book_file("the-verdict")
     assert line.status == "FAIL" and "not a valid copy" in line.detail
+
+
+def test_the_test_lanes_run_each_notebook_after_the_one_that_makes_its_checkpoint():
+    """Under `tasks.py test` (two workers, tests/conftest.py) a notebook that loads a model either runs later in
+    the same lane as the notebook that trains it, or waits for that notebook."""
+    import sys
+
+    import conftest
+
+    sys.path.insert(0, str(REPO_ROOT))
+    import tasks
+
+    made_by = {"load_pretrained_embedded(": "ch05/ch05.ipynb", "load_spam_classifier(": "ch06/ch06.ipynb",
+               "load_classifier(": "ch06/ch06.ipynb", "load_instruction_model(": "ch07/ch07.ipynb"}
+    run_order = sorted(ALL_NOTEBOOKS, key=lambda nb: conftest.RUN_LAST.get(nb.parent.name, 0))
+    order = [f"{nb.parent.name}/{nb.name}" for nb in run_order]
+    lane = {name: "chain" if name.split("/")[0] in conftest.CHAIN_LANE else "rest" for name in order}
+    checked = 0
+    for nb in ALL_NOTEBOOKS:
+        name, text = f"{nb.parent.name}/{nb.name}", nb.read_text(encoding="utf-8")
+        for call, producer in made_by.items():
+            if call not in text or producer == name:
+                continue
+            same_lane_earlier = lane[producer] == lane[name] and order.index(producer) < order.index(name)
+            assert same_lane_earlier or conftest.WAITS_FOR.get(nb.parent.name) == producer, (
+                f"{name} loads what {producer} trains: put it after it in the same lane or in WAITS_FOR")
+            checked += 1
+    assert checked >= 8
+    assert tasks.parallel_options([]) == (["-n", "2", "--dist", "loadgroup"] if (os.cpu_count() or 1) >= 2 else [])
+    assert tasks.parallel_options(["-n", "4"]) == [] and tasks.parallel_options(["-p", "no:xdist"]) == []
