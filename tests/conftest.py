@@ -3,8 +3,8 @@
 `pytest -m "not notebook"` (or `python tasks.py test --quick`) skips the notebook executions: the quick
 subset, a few minutes instead of the full suite.
 
-`python tasks.py test` runs pytest in two worker processes (pytest-xdist: `-n 2 --dist loadgroup`), in two
-lanes:
+`python tasks.py test` runs pytest in two worker processes (pytest-xdist: `-n 2 --dist loadgroup`), each
+with half of the cores, in two lanes:
 - "chain": the notebooks that start from one another's checkpoints, in book order: Chapter 5 (pretrains the
   model), Chapter 6 (fine-tunes it into the classifier), Chapter 1 (uses every model);
 - "rest": everything else, Chapter 7's notebooks last.
@@ -14,7 +14,6 @@ run, instead of training the same model a second time. Plain `pytest` runs every
 
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,10 +28,11 @@ for folder in (REPO_ROOT, REPO_ROOT / "tools"):
 
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if XDIST_WORKER:
-    # both workers (and the notebook kernels and scripts they start) keep all the cores, and idle threads sleep
-    # instead of spinning: while one lane trains and the other is light, the training gets every core; two
-    # trainings at once share them (spinning threads of two processes would slow both down by half)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # each worker (and the notebook kernels and scripts it starts) takes its share of the cores: two trainings
+    # with a thread each get through about 1.4 times the work of one with two threads, while two with two
+    # threads each get in each other's way (measured: no faster than one lane after the other)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
 CHAIN_LANE = ("ch05", "ch06", "ch01")
 WAITS_FOR = {"ch07": "ch05/ch05.ipynb", "ch01": "ch07/ch07.ipynb"}  # chapter -> notebook in the other lane
@@ -88,27 +88,24 @@ if LoadScopeScheduling is not None:
         return LaneScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
-def _done_marker(config: pytest.Config, name: str) -> Path:
-    run_id = config.workerinput["testrunuid"]  # the same in every worker of one run
-    folder = Path(tempfile.gettempdir()) / f"llm-book-lanes-{run_id}"
-    folder.mkdir(exist_ok=True)
-    return folder / name.replace("/", "__")
-
-
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    notebook = _notebook(item)
-    if not (XDIST_WORKER and notebook and notebook.parent.name in WAITS_FOR):
+@pytest.fixture(autouse=True)
+def _lanes_wait_for_checkpoints(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Under xdist: wait for the other lane's notebook this one starts from; a producer says when it is done."""
+    notebook = _notebook(request.node)
+    if not (XDIST_WORKER and notebook):
+        yield
         return
-    producer = WAITS_FOR[notebook.parent.name]
-    if not any(_notebook(other) and _name(_notebook(other)) == producer for other in item.session.items):
-        return  # not part of this run: nothing to wait for
-    marker = _done_marker(item.config, producer)
-    deadline = time.monotonic() + WAIT_LIMIT_S
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(2)
+    markers = tmp_path_factory.getbasetemp().parent  # one folder for all the workers of this run
+    producer = WAITS_FOR.get(notebook.parent.name)
+    scheduled = {_name(nb) for nb in map(_notebook, request.session.items) if nb}
+    if producer in scheduled:
+        deadline = time.monotonic() + WAIT_LIMIT_S
+        while not (markers / _marker_name(producer)).exists() and time.monotonic() < deadline:
+            time.sleep(2)
+    yield
+    if _name(notebook) in WAITS_FOR.values():
+        (markers / _marker_name(_name(notebook))).touch()  # passed or failed: the waiting lane goes on
 
 
-def pytest_runtest_teardown(item: pytest.Item) -> None:
-    notebook = _notebook(item)
-    if XDIST_WORKER and notebook and _name(notebook) in WAITS_FOR.values():
-        _done_marker(item.config, _name(notebook)).touch()  # passed or failed: the waiting lane goes on
+def _marker_name(notebook_name: str) -> str:
+    return "done-" + notebook_name.replace("/", "__")

@@ -180,7 +180,11 @@ def test_the_test_lanes_run_each_notebook_after_the_one_that_makes_its_checkpoin
                "load_classifier(": "ch06/ch06.ipynb", "load_instruction_model(": "ch07/ch07.ipynb"}
     run_order = sorted(ALL_NOTEBOOKS, key=lambda nb: conftest.RUN_LAST.get(nb.parent.name, 0))
     order = [f"{nb.parent.name}/{nb.name}" for nb in run_order]
-    lane = {name: "chain" if name.split("/")[0] in conftest.CHAIN_LANE else "rest" for name in order}
+    lane = {name: conftest._lane(f"tests/test_{name.split('/')[0]}.py::test_notebook_runs[{name.split('/')[1]}]")
+            for name in order}
+    assert lane["ch05/ch05.ipynb"] == lane["ch06/lora.ipynb"] == lane["ch01/ch01.ipynb"] == "chain"
+    assert lane["ch07/ch07.ipynb"] == lane["ch02/ch02.ipynb"] == "rest"
+    assert conftest._lane("tests/test_ch06.py::test_the_script_runs_end_to_end") == "rest"
     checked = 0
     for nb in ALL_NOTEBOOKS:
         name, text = f"{nb.parent.name}/{nb.name}", nb.read_text(encoding="utf-8")
