@@ -8,8 +8,9 @@ with half of the cores, in two lanes:
 - "chain": the notebooks that start from one another's checkpoints, in book order: Chapter 5 (pretrains the
   model), Chapter 6 (fine-tunes it into the classifier), Chapter 1 (uses every model);
 - "rest": everything else, Chapter 7's notebooks last.
-A notebook that starts from a checkpoint made in the other lane (`WAITS_FOR`) waits until that notebook has
-run, instead of training the same model a second time. Plain `pytest` runs everything in one process.
+A notebook that starts from a model trained in the other lane (`STARTS_FROM` in tools/notebook_runner.py)
+waits until that notebook has run, instead of training the same model a second time. Plain `pytest` runs
+everything in one process.
 """
 
 import os
@@ -34,8 +35,9 @@ if XDIST_WORKER:
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
 
+from notebook_runner import STARTS_FROM, book_name  # noqa: E402 — tools/ is on the path from here on
+
 CHAIN_LANE = ("ch05", "ch06", "ch01")
-WAITS_FOR = {"ch07": "ch05/ch05.ipynb", "ch01": "ch07/ch07.ipynb"}  # chapter -> notebook in the other lane
 # Chapter 1 starts from the models Chapters 5-7 train: its notebooks run last, reusing their checkpoints (as
 # `tasks.py book` does); Chapter 7's just before, so that Chapter 5's model is there by then
 RUN_LAST = {"ch07": 1, "ch01": 2}
@@ -47,10 +49,6 @@ def _notebook(item: pytest.Item) -> Path | None:
     if getattr(item, "originalname", item.name) != "test_notebook_runs":
         return None
     return Path(item.callspec.params["path"])
-
-
-def _name(notebook: Path) -> str:
-    return f"{notebook.parent.name}/{notebook.name}"
 
 
 def _order(item: pytest.Item) -> int:
@@ -65,11 +63,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_order)
 
 
+def notebook_lane(name: str) -> str:
+    """The lane of a notebook run, by its STARTS_FROM name ("ch05/ch05.ipynb")."""
+    return "chain" if name.split("/")[0] in CHAIN_LANE else "rest"
+
+
 def _lane(nodeid: str) -> str:
     """"chain" for the notebook runs of the chapters in CHAIN_LANE, "rest" for every other test id."""
     file, _, test = nodeid.partition("::")
     chapter = Path(file).stem.removeprefix("test_")
-    return "chain" if test.startswith("test_notebook_runs[") and chapter in CHAIN_LANE else "rest"
+    return notebook_lane(f"{chapter}/") if test.startswith("test_notebook_runs[") else "rest"
 
 
 try:
@@ -84,6 +87,7 @@ if LoadScopeScheduling is not None:
         def _split_scope(self, nodeid: str) -> str:
             return _lane(nodeid)
 
+    @pytest.hookimpl(optionalhook=True)  # `pytest -p no:xdist` has no such hook
     def pytest_xdist_make_scheduler(config: pytest.Config, log):
         return LaneScheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
 
@@ -96,15 +100,15 @@ def _lanes_wait_for_checkpoints(request: pytest.FixtureRequest, tmp_path_factory
         yield
         return
     markers = tmp_path_factory.getbasetemp().parent  # one folder for all the workers of this run
-    producer = WAITS_FOR.get(notebook.parent.name)
-    scheduled = {_name(nb) for nb in map(_notebook, request.session.items) if nb}
-    if producer in scheduled:
-        deadline = time.monotonic() + WAIT_LIMIT_S
-        while not (markers / _marker_name(producer)).exists() and time.monotonic() < deadline:
-            time.sleep(2)
+    name = book_name(notebook)
+    scheduled = {book_name(nb) for nb in map(_notebook, request.session.items) if nb}
+    producers = [p for p in STARTS_FROM.get(name, ()) if p in scheduled and notebook_lane(p) != notebook_lane(name)]
+    deadline = time.monotonic() + WAIT_LIMIT_S
+    while not all((markers / _marker_name(p)).exists() for p in producers) and time.monotonic() < deadline:
+        time.sleep(2)
     yield
-    if _name(notebook) in WAITS_FOR.values():
-        (markers / _marker_name(_name(notebook))).touch()  # passed or failed: the waiting lane goes on
+    if any(name in needed for needed in STARTS_FROM.values()):
+        (markers / _marker_name(name)).touch()  # passed or failed: the waiting lane goes on
 
 
 def _marker_name(notebook_name: str) -> str:

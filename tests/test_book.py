@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from equivalence import marked_names
 from notebook_checks import execute_notebook
-from notebook_runner import REPO_ROOT, book_notebooks, main
+from notebook_runner import REPO_ROOT, STARTS_FROM, book_name, book_notebooks, main, start_order
 
 ALL_NOTEBOOKS = book_notebooks()
 
@@ -48,6 +48,7 @@ def test_every_chapter_readme_lists_every_file():
 
 def write_notebook(path: Path, *sources: str) -> Path:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
 
@@ -166,9 +167,54 @@ def test_envcheck_fails_for_a_missing_book_file_in_book_mode(monkeypatch, tmp_pa
     assert line.status == "FAIL" and "not a valid copy" in line.detail
 
 
+MADE_BY = {"load_pretrained_embedded(": "ch05/ch05.ipynb", "load_spam_classifier(": "ch06/ch06.ipynb",
+           "load_classifier(": "ch06/ch06.ipynb", "load_instruction_model(": "ch07/ch07.ipynb"}
+
+
+def test_starts_from_names_the_notebook_that_trains_each_model_a_notebook_loads():
+    checked = 0
+    for nb in ALL_NOTEBOOKS:
+        name, text = book_name(nb), nb.read_text(encoding="utf-8")
+        needs = {producer for call, producer in MADE_BY.items() if call in text and producer != name}
+        assert needs <= set(STARTS_FROM.get(name, ())), f"{name} loads what {sorted(needs)} train: add to STARTS_FROM"
+        checked += len(needs)
+    assert checked >= 10
+    assert set(STARTS_FROM) <= {book_name(nb) for nb in ALL_NOTEBOOKS}
+    order = [book_name(nb) for nb in start_order(ALL_NOTEBOOKS)]
+    assert order[0] == "ch05/ch05.ipynb"  # most notebooks start from its model
+    assert order.index("ch07/exercise-solutions.ipynb") < order.index("ch02/ch02.ipynb")  # long ones early
+
+
+def test_parallel_book_run_takes_two_at_a_time_and_waits_for_the_model_a_notebook_starts_from(tmp_path, monkeypatch,
+                                                                                               capsys):
+    # "ch05" trains (a file stands for the checkpoint) and finishes only once "ch02" has started beside it;
+    # "ch07" starts from the checkpoint, so it must wait for "ch05" although a worker is free long before
+    write_notebook(tmp_path / "ch05" / "ch05.ipynb",
+                   "import pathlib, time\n"
+                   "deadline = time.monotonic() + 60\n"
+                   "while not pathlib.Path('../ch02-started').exists() and time.monotonic() < deadline:\n"
+                   "    time.sleep(0.2)\n"
+                   "assert pathlib.Path('../ch02-started').exists(), 'ran alone'\n"
+                   "time.sleep(1)\n"
+                   "pathlib.Path('../checkpoint').write_text('model')")
+    write_notebook(tmp_path / "ch02" / "ch02.ipynb",
+                   "import os, pathlib\npathlib.Path('../ch02-started').touch()\nprint(os.environ['OMP_NUM_THREADS'])")
+    write_notebook(tmp_path / "ch07" / "ch07.ipynb", "import pathlib\nprint(pathlib.Path('../checkpoint').read_text())")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    paths = [str(tmp_path / ch / f"{ch}.ipynb") for ch in ("ch02", "ch05", "ch07")]
+    assert main([*paths, "--jobs", "2", "--out", str(tmp_path / "out")]) == 0, capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "3 notebooks, 2 at a time" in printed and "3 passed, 0 failed" in printed
+    assert printed.index("ch05.ipynb ok") < printed.index("ch07.ipynb ok")
+    outputs = {ch: nbformat.read(tmp_path / "out" / ch / f"{ch}.ipynb", as_version=4).cells[-1].outputs
+               for ch in ("ch02", "ch07")}
+    assert outputs["ch02"][0]["text"] == f"{max(1, (os.cpu_count() or 1) // 2)}\n"
+    assert outputs["ch07"][0]["text"] == "model\n"
+
+
 def test_the_test_lanes_run_each_notebook_after_the_one_that_makes_its_checkpoint():
-    """Under `tasks.py test` (two workers, tests/conftest.py) a notebook that loads a model either runs later in
-    the same lane as the notebook that trains it, or waits for that notebook."""
+    """Under `tasks.py test` (two workers, tests/conftest.py) a notebook that starts from a model runs later in
+    the same lane as the notebook that trains it, or waits for that notebook; the lanes never wait in a circle."""
     import sys
 
     import conftest
@@ -176,25 +222,24 @@ def test_the_test_lanes_run_each_notebook_after_the_one_that_makes_its_checkpoin
     sys.path.insert(0, str(REPO_ROOT))
     import tasks
 
-    made_by = {"load_pretrained_embedded(": "ch05/ch05.ipynb", "load_spam_classifier(": "ch06/ch06.ipynb",
-               "load_classifier(": "ch06/ch06.ipynb", "load_instruction_model(": "ch07/ch07.ipynb"}
     run_order = sorted(ALL_NOTEBOOKS, key=lambda nb: conftest.RUN_LAST.get(nb.parent.name, 0))
-    order = [f"{nb.parent.name}/{nb.name}" for nb in run_order]
-    lane = {name: conftest._lane(f"tests/test_{name.split('/')[0]}.py::test_notebook_runs[{name.split('/')[1]}]")
-            for name in order}
-    assert lane["ch05/ch05.ipynb"] == lane["ch06/lora.ipynb"] == lane["ch01/ch01.ipynb"] == "chain"
-    assert lane["ch07/ch07.ipynb"] == lane["ch02/ch02.ipynb"] == "rest"
+    lanes: dict[str, list[str]] = {"chain": [], "rest": []}
+    for nb in run_order:
+        name = book_name(nb)
+        lanes[conftest._lane(f"tests/test_{nb.parent.name}.py::test_notebook_runs[{nb.name}]")].append(name)
+    assert {"ch05/ch05.ipynb", "ch06/lora.ipynb", "ch01/ch01.ipynb"} <= set(lanes["chain"])
+    assert {"ch07/ch07.ipynb", "ch02/ch02.ipynb"} <= set(lanes["rest"])
     assert conftest._lane("tests/test_ch06.py::test_the_script_runs_end_to_end") == "rest"
-    checked = 0
-    for nb in ALL_NOTEBOOKS:
-        name, text = f"{nb.parent.name}/{nb.name}", nb.read_text(encoding="utf-8")
-        for call, producer in made_by.items():
-            if call not in text or producer == name:
-                continue
-            same_lane_earlier = lane[producer] == lane[name] and order.index(producer) < order.index(name)
-            assert same_lane_earlier or conftest.WAITS_FOR.get(nb.parent.name) == producer, (
-                f"{name} loads what {producer} trains: put it after it in the same lane or in WAITS_FOR")
-            checked += 1
-    assert checked >= 8
+    done: set[str] = set()
+    while lanes["chain"] or lanes["rest"]:  # step both lanes as the workers would
+        moved = False
+        for lane, queue in lanes.items():
+            needs = STARTS_FROM.get(queue[0], ()) if queue else ()
+            if queue and all(p in done for p in needs if conftest.notebook_lane(p) != lane):
+                behind = [p for p in needs if p not in done]
+                assert not behind, f"{queue[0]} runs before {behind} in its lane: it would train their model again"
+                done.add(queue.pop(0))
+                moved = True
+        assert moved, f"the lanes wait for each other: {lanes}"
     assert tasks.parallel_options([]) == (["-n", "2", "--dist", "loadgroup"] if (os.cpu_count() or 1) >= 2 else [])
     assert tasks.parallel_options(["-n", "4"]) == [] and tasks.parallel_options(["-p", "no:xdist"]) == []

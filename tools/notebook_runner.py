@@ -3,12 +3,16 @@
 Usage:
     python tools/notebook_runner.py                 # every notebook; executed copies go to out/notebooks/
     python tools/notebook_runner.py --refresh ch03  # execute and write the outputs back into ch03's notebooks
-    python tools/notebook_runner.py ch02/ch02.ipynb --timeout 300
+    python tools/notebook_runner.py ch02/ch02.ipynb --timeout 300 --jobs 1
 
 Each notebook runs in a fresh Python kernel whose working directory is the notebook's folder, so it
 sees the same files a learner sees in JupyterLab; the repository root is put on the kernel's PYTHONPATH,
 so `import shared` works with or without an editable install. A progress line is printed per notebook
 and a table at the end; the exit status is 1 if any notebook failed.
+
+On two cores or more, two notebooks run at a time (`--jobs 2`), each in its own process with its share of
+the cores (OMP_NUM_THREADS), and a notebook that starts from a model another one trains (STARTS_FROM) waits
+until that one has finished. Two trainings with one thread each get through more work than one with two.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import argparse
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +31,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent  # this file is tools/noteboo
 # Chapter 1 starts top-down from the models Chapters 5-7 train, so the whole-book run does it last and it
 # reuses their checkpoints (run first on a fresh machine, it builds them itself).
 CHAPTERS = [f"ch{n:02d}" for n in range(2, 8)] + ["ch01"]
+# notebook -> the notebooks that train and save (under checkpoints/) the models it starts from; each one
+# builds a missing model itself, so this only orders parallel runs (here and in tests/conftest.py)
+STARTS_FROM = {
+    "ch05/exercise-solutions.ipynb": ("ch05/ch05.ipynb",),
+    "ch06/ch06.ipynb": ("ch05/ch05.ipynb",),
+    "ch06/lora.ipynb": ("ch05/ch05.ipynb",),
+    "ch06/exercise-solutions.ipynb": ("ch05/ch05.ipynb",),
+    "ch06/load-finetuned-model.ipynb": ("ch06/ch06.ipynb",),
+    "ch07/ch07.ipynb": ("ch05/ch05.ipynb",),
+    "ch07/exercise-solutions.ipynb": ("ch05/ch05.ipynb",),
+    "ch07/load-finetuned-model.ipynb": ("ch07/ch07.ipynb",),
+    "ch01/ch01.ipynb": ("ch05/ch05.ipynb", "ch06/ch06.ipynb", "ch07/ch07.ipynb"),
+}
 
 
 class NotebookError(RuntimeError):
@@ -41,6 +60,11 @@ class RunResult:
 
 def _display(path: Path) -> str:
     return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+def book_name(path: Path) -> str:
+    """A notebook's name as STARTS_FROM writes it: "ch05/ch05.ipynb"."""
+    return f"{path.parent.name}/{path.name}"
 
 
 def _notebook_order(path: Path) -> tuple[int, str]:
@@ -103,35 +127,94 @@ def execute_notebook(path: Path, timeout: int = 600, extra_cells: list[str] | No
     return nb
 
 
-def run_book(paths: list[Path], refresh: bool, out_dir: Path, timeout: int) -> list[RunResult]:
+def _save(nb, path: Path, refresh: bool, out_dir: Path) -> None:
     import nbformat
 
+    target = path if refresh else out_dir / path.parent.name / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+
+
+def run_book(paths: list[Path], refresh: bool, out_dir: Path, timeout: int) -> list[RunResult]:
+    """Run the notebooks one after the other in this process, in the order given."""
     results = []
     for i, path in enumerate(paths, 1):
-        name = _display(path)
-        print(f"[{i}/{len(paths)}] {name} ...", end=" ", flush=True)
+        print(f"[{i}/{len(paths)}] {_display(path)} ...", end=" ", flush=True)
         start = time.perf_counter()
         try:
-            nb = execute_notebook(path, timeout=timeout)
+            _save(execute_notebook(path, timeout=timeout), path, refresh, out_dir)
         except Exception as err:  # noqa: BLE001 — any failure is reported, then the run goes on
             results.append(RunResult(path, False, time.perf_counter() - start, str(err)))
             print(f"FAILED ({results[-1].seconds:.1f} s)\n{err}", flush=True)
             continue
-        target = path if refresh else out_dir / path.parent.name / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target)
         results.append(RunResult(path, True, time.perf_counter() - start))
         print(f"ok ({results[-1].seconds:.1f} s)", flush=True)
     return results
 
 
-def print_table(results: list[RunResult]) -> None:
+def start_order(paths: list[Path]) -> list[Path]:
+    """The order free workers take notebooks in: the ones others start from first, then the later chapters
+    (the long trainings, so that no long notebook is left to run alone at the end), then reading order."""
+    dependants = Counter(req for path in paths for req in STARTS_FROM.get(book_name(path), ()))
+    chapter = {path: int(path.parent.name[2:]) if path.parent.name[2:].isdigit() else 0 for path in paths}
+    return sorted(paths, key=lambda p: (-dependants[book_name(p)], -chapter[p], _notebook_order(p)))
+
+
+def _run_in_subprocess(path: Path, refresh: bool, out_dir: Path, timeout: int, env: dict) -> RunResult:
+    command = [sys.executable, __file__, str(path), "--jobs", "1", "--timeout", str(timeout), "--out", str(out_dir)]
+    start = time.perf_counter()
+    done = subprocess.run(command + (["--refresh"] if refresh else []), capture_output=True, text=True, env=env,
+                          cwd=REPO_ROOT)
+    # on failure the child's progress line says where; its final table is left out
+    error = "" if done.returncode == 0 else (done.stdout.split("\nnotebook ")[0] + done.stderr).strip()
+    return RunResult(path, done.returncode == 0, time.perf_counter() - start, error)
+
+
+def run_book_parallel(paths: list[Path], refresh: bool, out_dir: Path, timeout: int, jobs: int) -> list[RunResult]:
+    """Run the notebooks `jobs` at a time, each in its own process with its share of the cores, a notebook
+    only once the STARTS_FROM notebooks it needs (of those selected) have finished; results in `paths` order."""
+    env = {**os.environ}
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
+    print(f"{len(paths)} notebooks, {jobs} at a time, OMP_NUM_THREADS={env['OMP_NUM_THREADS']} each", flush=True)
+    selected = {book_name(path) for path in paths}
+    pending, finished, results = start_order(paths), set(), {}
+    changed = threading.Condition()
+
+    def ready(path: Path) -> bool:
+        return all(req in finished or req not in selected for req in STARTS_FROM.get(book_name(path), ()))
+
+    def worker() -> None:
+        while True:
+            with changed:
+                changed.wait_for(lambda: not pending or any(map(ready, pending)))
+                if not pending:
+                    return
+                path = next(filter(ready, pending))
+                pending.remove(path)
+            result = _run_in_subprocess(path, refresh, out_dir, timeout, env)
+            with changed:
+                results[path] = result
+                finished.add(book_name(path))  # failed too: what waits for it goes ahead and builds the model
+                status = "ok" if result.ok else f"FAILED\n{result.error}"
+                print(f"[{len(results)}/{len(paths)}] {_display(path)} {status} ({result.seconds:.1f} s)", flush=True)
+                changed.notify_all()
+
+    workers = [threading.Thread(target=worker) for _ in range(jobs)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return [results[path] for path in paths]
+
+
+def print_table(results: list[RunResult], wall_seconds: float) -> None:
     width = max([len(_display(r.path)) for r in results] + [8])
     print(f"\n{'notebook':<{width}}  status  seconds")
     for r in results:
         print(f"{_display(r.path):<{width}}  {'ok' if r.ok else 'FAILED':<6}  {r.seconds:7.1f}")
     failed = sum(not r.ok for r in results)
-    print(f"{len(results) - failed} passed, {failed} failed in {sum(r.seconds for r in results):.0f} s")
+    print(f"{len(results) - failed} passed, {failed} failed in {wall_seconds:.0f} s"
+          f" (the notebooks' own times add up to {sum(r.seconds for r in results):.0f} s)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,14 +224,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "out" / "notebooks",
                         help="folder for the executed copies (default: out/notebooks)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell")
+    parser.add_argument("--jobs", type=int, default=2 if (os.cpu_count() or 1) >= 2 else 1,
+                        help="notebooks run at a time (default: 2 on two cores or more)")
     args = parser.parse_args(argv)
 
     paths = book_notebooks(args.paths)
     if not paths:
         print("no notebooks found")
         return 1
-    results = run_book(paths, args.refresh, args.out, args.timeout)
-    print_table(results)
+    start = time.perf_counter()
+    if args.jobs > 1 and len(paths) > 1:
+        results = run_book_parallel(paths, args.refresh, args.out, args.timeout, args.jobs)
+    else:
+        results = run_book(paths, args.refresh, args.out, args.timeout)
+    print_table(results, time.perf_counter() - start)
     return 0 if all(r.ok for r in results) else 1
 
 
