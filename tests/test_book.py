@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from equivalence import marked_names
 from notebook_checks import execute_notebook
-from notebook_runner import REPO_ROOT, STARTS_FROM, book_name, book_notebooks, main, start_order
+from notebook_runner import REPO_ROOT, RUNS_ALONE, STARTS_FROM, book_name, book_notebooks, main, start_order
 
 ALL_NOTEBOOKS = book_notebooks()
 
@@ -182,13 +182,17 @@ def test_starts_from_names_the_notebook_that_trains_each_model_a_notebook_loads(
     assert set(STARTS_FROM) <= {book_name(nb) for nb in ALL_NOTEBOOKS}
     order = [book_name(nb) for nb in start_order(ALL_NOTEBOOKS)]
     assert order[0] == "ch05/ch05.ipynb"  # most notebooks start from its model
+    assert set(order[-len(RUNS_ALONE):]) == RUNS_ALONE and RUNS_ALONE <= set(order)
     assert order.index("ch07/exercise-solutions.ipynb") < order.index("ch02/ch02.ipynb")  # long ones early
 
 
 def test_parallel_book_run_takes_two_at_a_time_and_waits_for_the_model_a_notebook_starts_from(tmp_path, monkeypatch,
                                                                                                capsys):
     # "ch05" trains (a file stands for the checkpoint) and finishes only once "ch02" has started beside it;
-    # "ch07" starts from the checkpoint, so it must wait for "ch05" although a worker is free long before
+    # "ch07" starts from the checkpoint, so it must wait for "ch05" although a worker is free long before;
+    # "ch03" measures speed (RUNS_ALONE): it runs last, by itself, with every core
+    import notebook_runner
+
     write_notebook(tmp_path / "ch05" / "ch05.ipynb",
                    "import pathlib, time\n"
                    "deadline = time.monotonic() + 60\n"
@@ -200,16 +204,20 @@ def test_parallel_book_run_takes_two_at_a_time_and_waits_for_the_model_a_noteboo
     write_notebook(tmp_path / "ch02" / "ch02.ipynb",
                    "import os, pathlib\npathlib.Path('../ch02-started').touch()\nprint(os.environ['OMP_NUM_THREADS'])")
     write_notebook(tmp_path / "ch07" / "ch07.ipynb", "import pathlib\nprint(pathlib.Path('../checkpoint').read_text())")
+    write_notebook(tmp_path / "ch03" / "ch03.ipynb", "import os\nprint(os.environ['OMP_NUM_THREADS'])")
+    monkeypatch.setattr(notebook_runner, "RUNS_ALONE", {"ch03/ch03.ipynb"})
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    paths = [str(tmp_path / ch / f"{ch}.ipynb") for ch in ("ch02", "ch05", "ch07")]
+    chapters = ("ch02", "ch03", "ch05", "ch07")
+    paths = [str(tmp_path / ch / f"{ch}.ipynb") for ch in chapters]
     assert main([*paths, "--jobs", "2", "--out", str(tmp_path / "out")]) == 0, capsys.readouterr().out
     printed = capsys.readouterr().out
-    assert "3 notebooks, 2 at a time" in printed and "3 passed, 0 failed" in printed
-    assert printed.index("ch05.ipynb ok") < printed.index("ch07.ipynb ok")
-    outputs = {ch: nbformat.read(tmp_path / "out" / ch / f"{ch}.ipynb", as_version=4).cells[-1].outputs
-               for ch in ("ch02", "ch07")}
-    assert outputs["ch02"][0]["text"] == f"{max(1, (os.cpu_count() or 1) // 2)}\n"
-    assert outputs["ch07"][0]["text"] == "model\n"
+    assert "4 notebooks, 2 at a time" in printed and "4 passed, 0 failed" in printed
+    assert printed.index("ch05.ipynb ok") < printed.index("ch07.ipynb ok") < printed.index("ch03.ipynb ok")
+    outputs = {ch: nbformat.read(tmp_path / "out" / ch / f"{ch}.ipynb", as_version=4).cells[-1].outputs[0]["text"]
+               for ch in ("ch02", "ch03", "ch07")}
+    cores = os.cpu_count() or 1
+    assert outputs["ch02"] == f"{max(1, cores // 2)}\n" and outputs["ch03"] == f"{cores}\n"
+    assert outputs["ch07"] == "model\n"
 
 
 def test_the_test_lanes_run_each_notebook_after_the_one_that_makes_its_checkpoint():

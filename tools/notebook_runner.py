@@ -12,7 +12,9 @@ and a table at the end; the exit status is 1 if any notebook failed.
 
 On two cores or more, two notebooks run at a time (`--jobs 2`), each in its own process with its share of
 the cores (OMP_NUM_THREADS), and a notebook that starts from a model another one trains (STARTS_FROM) waits
-until that one has finished. Two trainings with one thread each get through more work than one with two.
+until that one has finished. Two trainings with one thread each get through more work than one with two
+(tests/benchmarks/bench_parallel_training.py). The notebooks that measure speed (RUNS_ALONE) run last, one
+at a time, with every core.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ STARTS_FROM = {
     "ch07/load-finetuned-model.ipynb": ("ch07/ch07.ipynb",),
     "ch01/ch01.ipynb": ("ch05/ch05.ipynb", "ch06/ch06.ipynb", "ch07/ch07.ipynb"),
 }
+# notebooks that time one way of computing against another: a parallel run gives them the machine to
+# themselves, with every core (their figures would measure the other notebook's load otherwise)
+RUNS_ALONE = {"ch03/efficient-attention.ipynb", "ch04/kv-cache.ipynb", "ch04/exercise-solutions.ipynb",
+              "ch05/training-extras.ipynb"}
 
 
 class NotebookError(RuntimeError):
@@ -154,10 +160,12 @@ def run_book(paths: list[Path], refresh: bool, out_dir: Path, timeout: int) -> l
 
 def start_order(paths: list[Path]) -> list[Path]:
     """The order free workers take notebooks in: the ones others start from first, then the later chapters
-    (the long trainings, so that no long notebook is left to run alone at the end), then reading order."""
+    (the long trainings, so that no long notebook is left to run alone at the end), then reading order; the
+    RUNS_ALONE ones after all the others."""
     dependants = Counter(req for path in paths for req in STARTS_FROM.get(book_name(path), ()))
     chapter = {path: int(path.parent.name[2:]) if path.parent.name[2:].isdigit() else 0 for path in paths}
-    return sorted(paths, key=lambda p: (-dependants[book_name(p)], -chapter[p], _notebook_order(p)))
+    return sorted(paths, key=lambda p: (book_name(p) in RUNS_ALONE, -dependants[book_name(p)], -chapter[p],
+                                        _notebook_order(p)))
 
 
 def _run_in_subprocess(path: Path, refresh: bool, out_dir: Path, timeout: int, env: dict) -> RunResult:
@@ -172,15 +180,21 @@ def _run_in_subprocess(path: Path, refresh: bool, out_dir: Path, timeout: int, e
 
 def run_book_parallel(paths: list[Path], refresh: bool, out_dir: Path, timeout: int, jobs: int) -> list[RunResult]:
     """Run the notebooks `jobs` at a time, each in its own process with its share of the cores, a notebook
-    only once the STARTS_FROM notebooks it needs (of those selected) have finished; results in `paths` order."""
-    env = {**os.environ}
-    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
-    print(f"{len(paths)} notebooks, {jobs} at a time, OMP_NUM_THREADS={env['OMP_NUM_THREADS']} each", flush=True)
+    only once the STARTS_FROM notebooks it needs (of those selected) have finished, a RUNS_ALONE one with
+    nothing beside it and every core; results in `paths` order."""
+    cores = os.cpu_count() or 1
+    shared_env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, cores // jobs)))}
+    alone_env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(cores))}
+    print(f"{len(paths)} notebooks, {jobs} at a time, OMP_NUM_THREADS={shared_env['OMP_NUM_THREADS']} each "
+          f"({alone_env['OMP_NUM_THREADS']} for those that run alone)", flush=True)
     selected = {book_name(path) for path in paths}
-    pending, finished, results = start_order(paths), set(), {}
+    pending, running, finished, results = start_order(paths), set(), set(), {}
     changed = threading.Condition()
 
     def ready(path: Path) -> bool:
+        alone = book_name(path) in RUNS_ALONE
+        if running & RUNS_ALONE or (alone and running):
+            return False
         return all(req in finished or req not in selected for req in STARTS_FROM.get(book_name(path), ()))
 
     def worker() -> None:
@@ -191,8 +205,11 @@ def run_book_parallel(paths: list[Path], refresh: bool, out_dir: Path, timeout: 
                     return
                 path = next(filter(ready, pending))
                 pending.remove(path)
+                running.add(book_name(path))
+            env = alone_env if book_name(path) in RUNS_ALONE else shared_env
             result = _run_in_subprocess(path, refresh, out_dir, timeout, env)
             with changed:
+                running.discard(book_name(path))
                 results[path] = result
                 finished.add(book_name(path))  # failed too: what waits for it goes ahead and builds the model
                 status = "ok" if result.ok else f"FAILED\n{result.error}"
