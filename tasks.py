@@ -8,6 +8,7 @@ Usage:
     python tasks.py test tests/test_ch03.py -x   # extra arguments go to pytest
     python tasks.py book ch05 --refresh          # extra arguments go to tools/notebook_runner.py
     python tasks.py lab             # JupyterLab in the repository root
+    python tasks.py lab --no-browser --port 8889 # extra arguments go to jupyter lab
     python tasks.py env             # check the environment: versions, device, book resources
     python tasks.py setup           # only the set-up
 
@@ -92,7 +93,7 @@ def main(argv: list[str]) -> None:
             args = ["-m", "not notebook", *[a for a in args if a != "--quick"]]
         run(python, "-m", "pytest", *parallel_options(args), *args)
     elif command == "lab":
-        run(python, "-m", "jupyter", "lab")
+        run(python, "-m", "jupyter", "lab", *args)
     elif command == "env":
         run(python, "-m", "shared.envcheck", *args)
 

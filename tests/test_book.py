@@ -12,7 +12,16 @@ import nbformat
 import pytest
 from equivalence import marked_names
 from notebook_checks import execute_notebook
-from notebook_runner import REPO_ROOT, RUNS_ALONE, STARTS_FROM, book_name, book_notebooks, main, start_order
+from notebook_runner import (
+    REPO_ROOT,
+    RUNS_ALONE,
+    RUNS_FIRST,
+    STARTS_FROM,
+    book_name,
+    book_notebooks,
+    main,
+    start_order,
+)
 
 ALL_NOTEBOOKS = book_notebooks()
 
@@ -119,6 +128,10 @@ def test_tasks_py_is_the_make_free_entry_point(tmp_path):
     makefile = (REPO_ROOT / "Makefile").read_text()
     assert "tasks.py book" in makefile and "tasks.py test" in makefile
     assert "python3 tasks.py test" in (REPO_ROOT / ".ci" / "run").read_text()
+    # extra arguments reach jupyter lab (`--no-browser --port ...`): --version answers without starting a server
+    lab = subprocess.run([sys.executable, str(REPO_ROOT / "tasks.py"), "lab", "--version"], capture_output=True,
+                         text=True, timeout=120)
+    assert lab.returncode == 0 and re.fullmatch(r"\d+\.\d+\.\d+\S*", lab.stdout.strip().splitlines()[-1]), lab
 
 
 def test_envcheck_reports_ok_lines_and_fails_for_a_hidden_package(monkeypatch, capsys):
@@ -181,7 +194,7 @@ def test_starts_from_names_the_notebook_that_trains_each_model_a_notebook_loads(
     assert checked >= 10
     assert set(STARTS_FROM) <= {book_name(nb) for nb in ALL_NOTEBOOKS}
     order = [book_name(nb) for nb in start_order(ALL_NOTEBOOKS)]
-    assert order[0] == "ch05/ch05.ipynb"  # most notebooks start from its model
+    assert order[0] == "ch05/ch05.ipynb" and RUNS_FIRST == {order[0]}  # most notebooks start from its model
     assert set(order[-len(RUNS_ALONE):]) == RUNS_ALONE and RUNS_ALONE <= set(order)
     assert order.index("ch07/exercise-solutions.ipynb") < order.index("ch02/ch02.ipynb")  # long ones early
 
@@ -206,6 +219,7 @@ def test_parallel_book_run_takes_two_at_a_time_and_waits_for_the_model_a_noteboo
     write_notebook(tmp_path / "ch07" / "ch07.ipynb", "import pathlib\nprint(pathlib.Path('../checkpoint').read_text())")
     write_notebook(tmp_path / "ch03" / "ch03.ipynb", "import os\nprint(os.environ['OMP_NUM_THREADS'])")
     monkeypatch.setattr(notebook_runner, "RUNS_ALONE", {"ch03/ch03.ipynb"})
+    monkeypatch.setattr(notebook_runner, "RUNS_FIRST", set())
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     chapters = ("ch02", "ch03", "ch05", "ch07")
     paths = [str(tmp_path / ch / f"{ch}.ipynb") for ch in chapters]
@@ -218,6 +232,28 @@ def test_parallel_book_run_takes_two_at_a_time_and_waits_for_the_model_a_noteboo
     cores = os.cpu_count() or 1
     assert outputs["ch02"] == f"{max(1, cores // 2)}\n" and outputs["ch03"] == f"{cores}\n"
     assert outputs["ch07"] == "model\n"
+
+
+def test_a_runs_first_notebook_runs_before_the_others_alone_with_every_core(tmp_path, monkeypatch, capsys):
+    # "ch05" (RUNS_FIRST) would see "ch02" start beside it within its 3 seconds if the runner let it
+    import notebook_runner
+
+    write_notebook(tmp_path / "ch05" / "ch05.ipynb",
+                   "import os, pathlib, time\ntime.sleep(3)\n"
+                   "assert not pathlib.Path('../ch02-started').exists(), 'ran beside another notebook'\n"
+                   "print(os.environ['OMP_NUM_THREADS'])")
+    write_notebook(tmp_path / "ch02" / "ch02.ipynb",
+                   "import os, pathlib\npathlib.Path('../ch02-started').touch()\nprint(os.environ['OMP_NUM_THREADS'])")
+    monkeypatch.setattr(notebook_runner, "RUNS_FIRST", {"ch05/ch05.ipynb"})
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    paths = [str(tmp_path / ch / f"{ch}.ipynb") for ch in ("ch02", "ch05")]
+    assert main([*paths, "--jobs", "2", "--out", str(tmp_path / "out")]) == 0, capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert printed.index("ch05.ipynb ok") < printed.index("ch02.ipynb ok")
+    outputs = {ch: nbformat.read(tmp_path / "out" / ch / f"{ch}.ipynb", as_version=4).cells[-1].outputs[0]["text"]
+               for ch in ("ch02", "ch05")}
+    cores = os.cpu_count() or 1
+    assert outputs["ch05"] == f"{cores}\n" and outputs["ch02"] == f"{max(1, cores // 2)}\n"
 
 
 def test_the_test_lanes_run_each_notebook_after_the_one_that_makes_its_checkpoint():

@@ -68,7 +68,7 @@ def test_bf16_autocast_stays_within_the_stated_bound():
 
 
 @pytest.mark.parametrize("script, extra", [
-    ("bench_train_step.py", []), ("bench_generate.py", []), ("bench_batched_generate.py", []),
+    ("bench_train_step.py", []), ("bench_train_step.py", ["--compile"]), ("bench_generate.py", []), ("bench_batched_generate.py", []),
     ("bench_pretrain.py", []), ("bench_pretrain.py", ["--ladder"]), ("bench_parallel_training.py", []),
 ], ids=lambda v: v if isinstance(v, str) else " ".join(v) or "default")
 def test_benchmark_script_runs_in_dry_run_mode(script, extra):

@@ -13,8 +13,9 @@ and a table at the end; the exit status is 1 if any notebook failed.
 On two cores or more, two notebooks run at a time (`--jobs 2`), each in its own process with its share of
 the cores (OMP_NUM_THREADS), and a notebook that starts from a model another one trains (STARTS_FROM) waits
 until that one has finished. Two trainings with one thread each get through more work than one with two
-(tests/benchmarks/bench_parallel_training.py). The notebooks that measure speed (RUNS_ALONE) run last, one
-at a time, with every core.
+(tests/benchmarks/bench_parallel_training.py). Chapter 5's pretraining, which most of the book starts from,
+runs first and alone with every core (RUNS_FIRST); the notebooks that measure speed (RUNS_ALONE) run last,
+one at a time, with every core.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ STARTS_FROM = {
 # themselves, with every core (their figures would measure the other notebook's load otherwise)
 RUNS_ALONE = {"ch03/efficient-attention.ipynb", "ch04/kv-cache.ipynb", "ch04/exercise-solutions.ipynb",
               "ch05/training-extras.ipynb"}
+# notebooks that most of the others wait for: they run first, alone, with every core (the notebooks that do
+# not wait for Chapter 5 are too short to keep a second core busy while it trains, and one training with
+# two threads finishes in about half the time of one with a single thread)
+RUNS_FIRST = {"ch05/ch05.ipynb"}
 
 
 class NotebookError(RuntimeError):
@@ -159,13 +164,13 @@ def run_book(paths: list[Path], refresh: bool, out_dir: Path, timeout: int) -> l
 
 
 def start_order(paths: list[Path]) -> list[Path]:
-    """The order free workers take notebooks in: the ones others start from first, then the later chapters
-    (the long trainings, so that no long notebook is left to run alone at the end), then reading order; the
-    RUNS_ALONE ones after all the others."""
+    """The order free workers take notebooks in: RUNS_FIRST, then the ones others start from, then the later
+    chapters (the long trainings, so that no long notebook is left to run alone at the end), then reading
+    order; the RUNS_ALONE ones after all the others."""
     dependants = Counter(req for path in paths for req in STARTS_FROM.get(book_name(path), ()))
     chapter = {path: int(path.parent.name[2:]) if path.parent.name[2:].isdigit() else 0 for path in paths}
-    return sorted(paths, key=lambda p: (book_name(p) in RUNS_ALONE, -dependants[book_name(p)], -chapter[p],
-                                        _notebook_order(p)))
+    return sorted(paths, key=lambda p: (book_name(p) not in RUNS_FIRST, book_name(p) in RUNS_ALONE,
+                                        -dependants[book_name(p)], -chapter[p], _notebook_order(p)))
 
 
 def _run_in_subprocess(path: Path, refresh: bool, out_dir: Path, timeout: int, env: dict) -> RunResult:
@@ -180,8 +185,8 @@ def _run_in_subprocess(path: Path, refresh: bool, out_dir: Path, timeout: int, e
 
 def run_book_parallel(paths: list[Path], refresh: bool, out_dir: Path, timeout: int, jobs: int) -> list[RunResult]:
     """Run the notebooks `jobs` at a time, each in its own process with its share of the cores, a notebook
-    only once the STARTS_FROM notebooks it needs (of those selected) have finished, a RUNS_ALONE one with
-    nothing beside it and every core; results in `paths` order."""
+    only once the STARTS_FROM notebooks it needs (of those selected) have finished, a RUNS_FIRST or RUNS_ALONE
+    one with nothing beside it and every core; results in `paths` order."""
     cores = os.cpu_count() or 1
     shared_env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, cores // jobs)))}
     alone_env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(cores))}
@@ -192,9 +197,11 @@ def run_book_parallel(paths: list[Path], refresh: bool, out_dir: Path, timeout: 
     changed = threading.Condition()
 
     def ready(path: Path) -> bool:
-        alone = book_name(path) in RUNS_ALONE
-        if running & RUNS_ALONE or (alone and running):
+        alone = book_name(path) in RUNS_ALONE | RUNS_FIRST
+        if running & (RUNS_ALONE | RUNS_FIRST) or (alone and running):
             return False
+        if any(book_name(other) in RUNS_FIRST for other in pending if other != path):
+            return False  # nothing starts before a RUNS_FIRST notebook
         return all(req in finished or req not in selected for req in STARTS_FROM.get(book_name(path), ()))
 
     def worker() -> None:
@@ -206,7 +213,7 @@ def run_book_parallel(paths: list[Path], refresh: bool, out_dir: Path, timeout: 
                 path = next(filter(ready, pending))
                 pending.remove(path)
                 running.add(book_name(path))
-            env = alone_env if book_name(path) in RUNS_ALONE else shared_env
+            env = alone_env if book_name(path) in RUNS_ALONE | RUNS_FIRST else shared_env
             result = _run_in_subprocess(path, refresh, out_dir, timeout, env)
             with changed:
                 running.discard(book_name(path))

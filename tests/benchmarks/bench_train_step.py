@@ -3,15 +3,19 @@
 Usage:
     python tests/benchmarks/bench_train_step.py                    # batch 2 x 256, 9 alternating repeats
     python tests/benchmarks/bench_train_step.py --batch 4 --seq 512 --repeats 15
+    python tests/benchmarks/bench_train_step.py --compile          # + both models under torch.compile (slow start)
     python tests/benchmarks/bench_train_step.py --dry-run          # the tiny preset, 2 repeats: checks it runs
 
 One step = forward, cross-entropy on the same (inputs, targets), backward, fused AdamW step, for both models:
 only the models differ. Both tie the output head to the token embedding (GPT-2 does) and keep dropout 0.1.
+With --compile, each model's forward pass and loss also run as one `torch.compile`d function (Inductor; in
+--dry-run the quick "aot_eager" backend), compiled during the warm-up, next to the eager rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +46,7 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--compile", action="store_true", help="also both models under torch.compile")
     parser.add_argument("--dry-run", action="store_true", help="tiny model, 2 repeats")
     args = parser.parse_args()
     if args.dry_run:
@@ -55,26 +60,36 @@ def main() -> None:
         difference = (ours.eval()(inputs) - hf.eval()(inputs).logits).abs().max().item()
     ours.train(), hf.train()
 
-    def stepper(model, forward):
+    def stepper(model, forward, compiled: bool = False):
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, fused=True)
+
+        def loss_of(batch_inputs, batch_targets):
+            return F.cross_entropy(forward(model, batch_inputs).flatten(0, 1), batch_targets.flatten())
+        if compiled:
+            loss_of = torch.compile(loss_of, backend="aot_eager" if args.dry_run else "inductor")
 
         def step():
             optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(forward(model, inputs).flatten(0, 1), targets.flatten())
-            loss.backward()
+            loss_of(inputs, targets).backward()
             optimizer.step()
         return step
 
-    times = alternate({"GPTModel (shared)": stepper(ours, lambda m, i: m(i)),
-                       "GPT2LMHeadModel (transformers)": stepper(hf, lambda m, i: m(i).logits)},
-                      repeats=args.repeats, warmup=2, device=device)
+    contenders = {"GPTModel (shared)": stepper(ours, lambda m, i: m(i)),
+                  "GPT2LMHeadModel (transformers)": stepper(hf, lambda m, i: m(i).logits)}
+    if args.compile:  # copies, so that the eager rows keep training their own weights
+        ours_c, hf_c = copy.deepcopy(ours), copy.deepcopy(hf)
+        contenders["GPTModel, torch.compile"] = stepper(ours_c, lambda m, i: m(i), compiled=True)
+        contenders["GPT2LMHeadModel, torch.compile"] = stepper(hf_c, lambda m, i: m(i).logits, compiled=True)
+    times = alternate(contenders, repeats=args.repeats, warmup=2, device=device)
     print(machine_line(device))
     print(f"{args.preset}, batch {args.batch} x {args.seq} tokens, dropout {cfg['drop_rate']}, fused AdamW; "
           f"{args.repeats} alternating repeats; max logit difference without dropout {difference:.1e}")
-    reference = median(times["GPT2LMHeadModel (transformers)"])
-    print_table(["contender", "median ms/step", "tokens/s", "time vs transformers"],
+    def reference(name: str) -> float:  # transformers run the same way: eager against eager, compiled against compiled
+        return median(times["GPT2LMHeadModel, torch.compile" if "compile" in name else "GPT2LMHeadModel (transformers)"])
+
+    print_table(["contender", "median ms/step", "tokens/s", "time vs transformers (same mode)"],
                 [[name, f"{1e3 * median(t):.0f}", f"{args.batch * args.seq / median(t):,.0f}",
-                  f"{median(t) / reference:.2f}x"] for name, t in times.items()])
+                  f"{median(t) / reference(name):.2f}x"] for name, t in times.items()])
 
 
 if __name__ == "__main__":
