@@ -36,7 +36,8 @@ NO_PERSONA = "none"
 
 @st.cache_resource(show_spinner="Loading the model ...")
 def cached_model(key: str, stamp: float, device: str):
-    """The model and tokenizer for a choice, loaded once (`stamp`: the checkpoint's mtime, so a rebuilt one reloads)."""
+    """Model, tokenizer and prompt style for a choice, loaded once (`stamp`: the checkpoint's mtime, so a rebuilt
+    one reloads)."""
     return load_chat_model(key, device)
 
 
@@ -106,13 +107,13 @@ def model_reply(choice, settings: dict, text: str) -> dict:
         st.markdown(content)
         return {"role": "assistant", "content": content}
     stamp = choice.path.stat().st_mtime if choice.path is not None else 0.0
-    model, tokenizer = cached_model(choice.key, stamp, str(get_device()))
+    model, tokenizer, style = cached_model(choice.key, stamp, str(get_device()))
     history = [(m["user"], m["content"]) for m in st.session_state.messages
                if m.get("user") and m.get("model") == choice.key and m.get("system") == settings["system"]
                and settings["keep_history"]]
     try:
         prompt_ids, dropped = fit_chat_prompt(tokenizer, text, history, settings["system"],
-                                              model.cfg["context_length"], settings["max_new_tokens"])
+                                              model.cfg["context_length"], settings["max_new_tokens"], style)
     except ValueError as err:
         st.error(str(err))
         return {"role": "assistant", "content": f"({err})"}
@@ -141,8 +142,8 @@ def main() -> None:
     if not choice.available:
         st.info(f"**{choice.label}**: {choice.how_to_get}. The FAQ still answers questions about the project.")
     else:
-        st.caption(f"{choice.label}. Ask it one of its tasks (a plural, an opposite, a small sum, a unit "
-                   f"conversion), or choose the pirate persona and type a sentence.")
+        st.caption(f"{choice.label}. Ask it one of its tasks that need no input (\"Give an example of a fruit.\", "
+                   f"\"Explain what a compass is.\"), or choose the pirate persona and type a sentence.")
     faq = cached_faq(str(FAQ_PATH), FAQ_PATH.stat().st_mtime)
     st.session_state.setdefault("messages", [])
     for message in st.session_state.messages:

@@ -4,7 +4,7 @@ Usage (from the repository root):
     python ch07/chat.py                                  # the model Chapter 7 fine-tunes (build it first)
     python ch07/chat.py --persona pirate                 # every message is answered in pirate speak
     python ch07/chat.py --persona pirate --forget        # each message on its own, no earlier turns in the prompt
-    python ch07/chat.py --system "Give the plural of the word."        # any system-style line of your own
+    python ch07/chat.py --system "Sort the numbers from smallest to largest."   # a system-style line of your own
     python ch07/chat.py --model pretrained               # the model before fine-tuning, for comparison
     python ch07/chat.py --checkpoint out/mine.pth --temperature 0.7 --top-k 20 --top-p 0.9 --seed 7
     python ch07/chat.py --gpt2 355M                      # GPT-2's weights (a book resource), base model
@@ -62,10 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run_chat(model: torch.nn.Module, tokenizer, system: str | None = None, speaker: str = "Model",
              max_new_tokens: int = 60, temperature: float = 0.0, top_k: int | None = None,
              top_p: float | None = None, seed: int | None = 123, input_fn: Callable[[str], str] = input,
-             out: TextIO = sys.stdout, keep_history: bool = True) -> list[tuple[str, str]]:
+             out: TextIO = sys.stdout, keep_history: bool = True, style: str = "alpaca") -> list[tuple[str, str]]:
     """The chat loop: read a message with `input_fn`, stream the reply to `out`; return the kept turns.
 
-    keep_history=False answers every message on its own (the prompt holds no earlier turns).
+    keep_history=False answers every message on its own (the prompt holds no earlier turns); `style` is the
+    prompt format the model was fine-tuned with (`load_chat_model` says which).
     """
     context = model.cfg["context_length"]
     history: list[tuple[str, str]] = []
@@ -87,7 +88,7 @@ def run_chat(model: torch.nn.Module, tokenizer, system: str | None = None, speak
             continue
         try:
             prompt_ids, dropped = fit_chat_prompt(tokenizer, text, history if keep_history else [], system, context,
-                                                  max_new_tokens)
+                                                  max_new_tokens, style)
         except ValueError as err:
             print(f"({err})", file=out)
             continue
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device) if args.device else get_device()
     source = args.checkpoint or (f"gpt2-{args.gpt2}" if args.gpt2 else args.model)
     try:
-        model, tokenizer = load_chat_model(source, device)
+        model, tokenizer, style = load_chat_model(source, device)
     except (FileNotFoundError, CheckpointError, ResourceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"System line: {system}")
     print("Type exit or quit (or Ctrl-D) to leave, /reset to forget the conversation; Ctrl-C stops a reply.")
     run_chat(model, tokenizer, system, speaker, args.max_new_tokens, args.temperature, args.top_k, args.top_p,
-             args.seed, keep_history=not args.forget)
+             args.seed, keep_history=not args.forget, style=style)
     return 0
 
 

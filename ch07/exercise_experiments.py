@@ -1,12 +1,12 @@
 """Chapter 7's exercises from a shell: the chapter's fine-tuning run with one change each, scored offline.
 
 Usage (from any folder):
-    python ch07/exercise_experiments.py --exercise_solution phi3               # 7.1: the Phi-3 prompt style
-    python ch07/exercise_experiments.py --exercise_solution mask_instructions  # 7.2: no loss on the prompt
-    python ch07/exercise_experiments.py --exercise_solution alpaca52k          # 7.3: Alpaca's 52k (book resource)
-    python ch07/exercise_experiments.py --exercise_solution lora               # 7.4: LoRA matrices only
-    python ch07/exercise_experiments.py --exercise_solution baseline           # the chapter's run, to compare
-    python ch07/exercise_experiments.py --exercise_solution phi3 --num-epochs 1 --train-subset 200   # quicker
+    python ch07/exercise_experiments.py --exercise_solution alpaca_style  # 7.1: Alpaca prompts (the chapter: Phi-3)
+    python ch07/exercise_experiments.py --exercise_solution unmasked      # 7.2: the prompt in the loss (chapter: not)
+    python ch07/exercise_experiments.py --exercise_solution alpaca52k     # 7.3: Alpaca's 52k (book resource)
+    python ch07/exercise_experiments.py --exercise_solution lora          # 7.4: LoRA matrices only
+    python ch07/exercise_experiments.py --exercise_solution baseline      # the chapter's run, to compare
+    python ch07/exercise_experiments.py --exercise_solution unmasked --num-epochs 1 --train-subset 2000   # quicker
 
 Each run is `ch07/gpt_instruction_finetuning.py` with the exercise's options: it prints the exact-match and
 overlap scores before and after fine-tuning and writes its checkpoint and answers to --out-dir (default
@@ -25,8 +25,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 EXERCISES = {
     "baseline": [],
-    "phi3": ["--style", "phi3"],
-    "mask_instructions": ["--mask-instruction"],
+    "alpaca_style": ["--style", "alpaca"],
+    "unmasked": ["--no-mask-instruction"],
     "alpaca52k": ["--data", "alpaca", "--train-subset", "5000", "--test-subset", "100", "--num-epochs", "1"],
     "lora": ["--lora-rank", "16", "--lora-alpha", "16", "--lr", "3e-4"],  # alpha 16 scales the steps: a lower lr
 }

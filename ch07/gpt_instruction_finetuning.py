@@ -3,11 +3,15 @@
 Usage (from any folder):
     python ch07/gpt_instruction_finetuning.py                   # Chapter 5's model on the embedded set: the
                                                                 # chapter's recipe -> checkpoints/instruct-small-embedded.pth
-    python ch07/gpt_instruction_finetuning.py --mask-instruction --style phi3      # exercises 7.1 and 7.2
+    python ch07/gpt_instruction_finetuning.py --style alpaca --no-mask-instruction   # exercises 7.1 and 7.2
     python ch07/gpt_instruction_finetuning.py --lora-rank 16                       # exercise 7.4: LoRA only
     python ch07/gpt_instruction_finetuning.py --data alpaca --train-subset 5000    # exercise 7.3 (book resource)
-    python ch07/gpt_instruction_finetuning.py --gpt2 355M --data book --lr 5e-5 --num-epochs 2   # the book's run
+    python ch07/gpt_instruction_finetuning.py --gpt2 355M --data book              # the book's run (its recipe)
     python ch07/gpt_instruction_finetuning.py --preset tiny --num-epochs 1 --train-subset 24     # a quick try
+
+The chapter's recipe (shared.INSTRUCT_RECIPE: Phi-3 prompts, the loss on the responses only, batches of 16,
+a warmup and cosine decay of the learning rate) is the default; with --gpt2 the defaults are the book's
+(shared.instruction_finetune.BOOK_RECIPE: Alpaca prompts, the whole text in the loss, 2 epochs at 5e-5).
 
 The test set with each answer is written to <out-dir>/instruction-data-with-response.json (the file
 ch07/ollama_evaluate.py scores), with the offline scores (exact match per rule-based family, token F1,
@@ -32,10 +36,11 @@ from shared import (
 from shared.classifier import count_parameters
 from shared.instruction_eval import evaluate_responses, print_scores
 from shared.instruction_finetune import (
+    BOOK_RECIPE,
     INSTRUCT_RECIPE,
     finetune,
     generate_responses,
-    instruction_loaders,
+    recipe_loaders,
     save_instruction_model,
     save_responses_json,
 )
@@ -44,8 +49,6 @@ from shared.model import GPTModel
 from shared.pretrained import checkpoints_dir, load_pretrained_embedded
 from shared.resources import ResourceError
 
-RECIPE = INSTRUCT_RECIPE
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -53,19 +56,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     base.add_argument("--preset", choices=["tiny"], help="start from a randomly initialised preset instead of "
                                                          "Chapter 5's pretrained model (quick tries)")
     base.add_argument("--gpt2", metavar="SIZE", choices=["124M", "355M", "774M", "1558M"],
-                      help="start from OpenAI's GPT-2 weights (book resource; GPT-2's tokenizer)")
-    parser.add_argument("--data", choices=["embedded", "book", "alpaca"], default=RECIPE["data"],
+                      help="start from OpenAI's GPT-2 weights (book resource; GPT-2's tokenizer; the book's recipe)")
+    parser.add_argument("--data", choices=["embedded", "book", "alpaca"], default="embedded",
                         help="the embedded set, the book's 1,100 entries or Alpaca's 52k (book resources)")
-    parser.add_argument("--style", choices=["alpaca", "phi3"], default=RECIPE["style"])
-    parser.add_argument("--mask-instruction", action="store_true", help="no loss on the prompt's tokens (7.2)")
+    parser.add_argument("--style", choices=["alpaca", "phi3"], help="the prompt format (7.1)")
+    parser.add_argument("--mask-instruction", action=argparse.BooleanOptionalAction,
+                        help="no loss on the prompt's tokens (7.2)")
     parser.add_argument("--lora-rank", type=int, default=0, help="train LoRA matrices of this rank only (7.4)")
     parser.add_argument("--lora-alpha", type=float, default=16.0, help="the LoRA scale alpha")
-    parser.add_argument("--num-epochs", type=int, default=RECIPE["num_epochs"])
-    parser.add_argument("--lr", type=float, default=RECIPE["lr"])
-    parser.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
+    parser.add_argument("--num-epochs", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--batch-size", type=int)
     parser.add_argument("--train-subset", type=int, help="train on the first N training entries only")
     parser.add_argument("--test-subset", type=int, help="answer the first N test entries only")
-    parser.add_argument("--max-new-tokens", type=int, default=RECIPE["max_new_tokens"])
+    parser.add_argument("--max-new-tokens", type=int)
     parser.add_argument("--out-dir", type=Path, help="where the model and the answers go (default: checkpoints/)")
     args = parser.parse_args(argv)
     if args.lora_rank < 0:
@@ -73,37 +77,52 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def base_model(args: argparse.Namespace) -> tuple[GPTModel, str, str]:
+def recipe_for(args: argparse.Namespace) -> dict:
+    """The chapter's recipe (the book's with --gpt2) with the options given on the command line."""
+    recipe = dict(BOOK_RECIPE if args.gpt2 else INSTRUCT_RECIPE)
+    options = {"style": args.style, "mask_instruction": args.mask_instruction, "num_epochs": args.num_epochs,
+               "lr": args.lr, "batch_size": args.batch_size, "max_new_tokens": args.max_new_tokens}
+    recipe.update({key: value for key, value in options.items() if value is not None})
+    recipe.update(data=args.data, lora_rank=args.lora_rank)
+    return recipe
+
+
+def base_model(args: argparse.Namespace, recipe: dict) -> tuple[GPTModel, str, str]:
     """(model, tokenizer name, checkpoint name) for the chosen starting point."""
     if args.gpt2:
         from shared.gpt2_weights import load_gpt2
         return load_gpt2(args.gpt2), "gpt2", f"instruct-gpt2-{args.gpt2}.pth"
     if args.preset:
-        set_seed(RECIPE["seed"])
+        set_seed(recipe["seed"])
         return GPTModel(get_config(args.preset, context_length=256)), "embedded", f"instruct-{args.preset}.pth"
-    variant = (f"{'-' + args.style if args.style != 'alpaca' else ''}{'-masked' if args.mask_instruction else ''}"
-               f"{'-' + args.data if args.data != 'embedded' else ''}{f'-lora{args.lora_rank}' if args.lora_rank else ''}")
-    name = f"instruct-small-embedded{variant}.pth"
-    return load_pretrained_embedded(), "embedded", name
+    changes = [f"-{recipe['style']}" if recipe["style"] != INSTRUCT_RECIPE["style"] else "",
+               "-unmasked" if recipe["mask_instruction"] != INSTRUCT_RECIPE["mask_instruction"] else "",
+               f"-{args.data}" if args.data != "embedded" else "", f"-lora{args.lora_rank}" if args.lora_rank else ""]
+    return load_pretrained_embedded(), "embedded", f"instruct-small-embedded{''.join(changes)}.pth"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    recipe = recipe_for(args)
     try:
         data = load_instruction_data(args.data)
-        model, tokenizer_name, checkpoint_name = base_model(args)
+        model, tokenizer_name, checkpoint_name = base_model(args, recipe)
     except ResourceError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     tokenizer = get_tokenizer(tokenizer_name)
+    recipe.update(tokenizer=tokenizer_name, allowed_max_length=model.context_length)
     train_data, test_data, val_data = split_instruction_data(data, shuffle=args.data == "embedded",
-                                                             seed=RECIPE["seed"])
+                                                             seed=recipe["seed"])
     train_data = train_data[:args.train_subset] if args.train_subset else train_data
     test_data = test_data[:args.test_subset] if args.test_subset else test_data
+    recipe["batch_size"] = min(recipe["batch_size"], len(train_data))
     print(f"{args.data} data: {len(train_data)} train / {len(test_data)} test / {len(val_data)} validation entries")
+    print(f"recipe: {recipe['style']} prompts, {'responses only' if recipe['mask_instruction'] else 'whole texts'} "
+          f"in the loss, {recipe['num_epochs']} epochs of batches of {recipe['batch_size']}, lr {recipe['lr']:g}")
 
     def answers() -> list[str]:
-        return generate_responses(model, test_data, tokenizer, args.style, args.max_new_tokens)
+        return generate_responses(model, test_data, tokenizer, recipe["style"], recipe["max_new_tokens"])
 
     print_scores(evaluate_responses(test_data, answers()), "before fine-tuning:")
     if args.lora_rank:
@@ -111,19 +130,14 @@ def main(argv: list[str] | None = None) -> int:
         replace_linear_with_lora(model, rank=args.lora_rank, alpha=args.lora_alpha)
         print(f"LoRA rank {args.lora_rank}, alpha {args.lora_alpha:g}: {count_parameters(model):,} trainable "
               f"parameters of {count_parameters(model, trainable_only=False):,}")
-    set_seed(RECIPE["seed"])
-    train_loader, val_loader, _ = instruction_loaders(
-        train_data, val_data, test_data, tokenizer, min(args.batch_size, len(train_data)), seed=RECIPE["seed"],
-        style=args.style, allowed_max_length=model.context_length, mask_instruction=args.mask_instruction)
-    recipe = {**RECIPE, "data": args.data, "style": args.style, "tokenizer": tokenizer_name,
-              "num_epochs": args.num_epochs, "lr": args.lr, "batch_size": args.batch_size,
-              "mask_instruction": args.mask_instruction, "lora_rank": args.lora_rank,
-              "eval_freq": min(RECIPE["eval_freq"], max(1, len(train_loader)))}
+    set_seed(recipe["seed"])
+    train_loader, val_loader, _ = recipe_loaders(train_data, val_data, test_data, tokenizer, recipe)
+    recipe["eval_freq"] = min(recipe["eval_freq"], max(1, len(train_loader)))
     start = time.perf_counter()
     train_losses, val_losses, tokens_seen = finetune(model, train_loader, val_loader, tokenizer,
-                                                     format_input(val_data[0], args.style), recipe)
+                                                     format_input(val_data[0], recipe["style"]), recipe)
     seconds = time.perf_counter() - start
-    print(f"training took {seconds:.0f} s ({args.num_epochs} epochs)")
+    print(f"training took {seconds:.0f} s ({recipe['num_epochs']} epochs)")
     responses = answers()
     print_scores(evaluate_responses(test_data, responses), "after fine-tuning:")
     out_dir = args.out_dir or checkpoints_dir()

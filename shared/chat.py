@@ -3,15 +3,15 @@ window, streamed replies, the next-token candidates and the project FAQ (Chapter
 
 Usage:
     from shared.chat import chat_models, load_chat_model, fit_chat_prompt, stream_reply, match_faq
-    model, tokenizer = load_chat_model("instruction")            # the model Chapter 7 fine-tunes
+    model, tokenizer, style = load_chat_model("instruction")     # the model Chapter 7 fine-tunes, its prompt style
     system = PERSONA_INSTRUCTIONS["pirate"]                      # a persona is a system-style line
     ids, dropped = fit_chat_prompt(tokenizer, "Hello friend.", history=[], system=system,
-                                   context_length=model.cfg["context_length"], max_new_tokens=60)
+                                   context_length=model.cfg["context_length"], max_new_tokens=60, style=style)
     for piece in stream_reply(model, tokenizer, ids, max_new_tokens=60, temperature=0.7, top_k=20, seed=1):
         print(piece, end="", flush=True)
 
 A chat turn is one instruction entry in the fine-tuning format: without a persona the user's message is the
-instruction; with one, the persona's line ("Rewrite the sentence in pirate speak.") is the instruction of
+instruction; with one, the persona's line ("Talk like a pirate.") is the instruction of
 every turn and the message is its input, the shape the data set's persona entries have. Earlier turns come
 first, each closed by <|endoftext|> as in training; when they no longer fit next to the new message and the
 reply, the oldest are dropped (`fit_chat_prompt` says how many). `ch07/chat.py` (terminal) and `ch07/app.py`
@@ -91,11 +91,15 @@ def chat_models(gpt2_sizes: Sequence[str] = ("124M", "355M")) -> dict[str, ChatM
     return {choice.key: choice for choice in choices}
 
 
-def load_chat_model(key_or_path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Any]:
-    """(model in eval mode, its tokenizer) for a key of `chat_models()` or a checkpoint's path."""
+def load_chat_model(key_or_path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Any, str]:
+    """(model in eval mode, its tokenizer, its prompt style) for a key of `chat_models()` or a checkpoint's path.
+
+    The style is the one the model was fine-tuned with (the recipe saved in its checkpoint); a checkpoint without
+    one, and GPT-2's own weights, get the book's "alpaca".
+    """
     if isinstance(key_or_path, str) and key_or_path.startswith("gpt2-"):
         from shared.gpt2_weights import load_gpt2
-        return load_gpt2(key_or_path.removeprefix("gpt2-")).to(device), get_tokenizer("gpt2")
+        return load_gpt2(key_or_path.removeprefix("gpt2-")).to(device), get_tokenizer("gpt2"), "alpaca"
     choices = chat_models()
     if isinstance(key_or_path, str) and key_or_path in choices:
         choice = choices[key_or_path]
@@ -103,7 +107,8 @@ def load_chat_model(key_or_path: str | Path, device: torch.device | str = "cpu")
             raise FileNotFoundError(choice.how_to_get)
         key_or_path = choice.path
     model, state = load_model_from_checkpoint(key_or_path, device)
-    return model, get_tokenizer(state.get("tokenizer") or "embedded")
+    style = ((state.get("trainer") or {}).get("recipe") or {}).get("style", "alpaca")
+    return model, get_tokenizer(state.get("tokenizer") or "embedded"), style
 
 
 def turn_entry(user_text: str, system: str | None = None) -> dict[str, str]:

@@ -34,7 +34,7 @@ RESPONSE_MARKERS = {"alpaca": "\n\n### Response:\n", "phi3": "\n<|assistant|>:\n
 
 # the instruction each persona's entries of the embedded data set use (family "persona_<name>")
 PERSONA_INSTRUCTIONS: dict[str, str] = {
-    "pirate": "Rewrite the sentence in pirate speak.",
+    "pirate": "Talk like a pirate.",
 }
 
 

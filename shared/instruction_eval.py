@@ -18,8 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-RULE_BASED_FAMILIES = ("plural", "opposite", "arithmetic", "uppercase", "conversion", "word_count", "sort",
-                       "sentiment", "persona_pirate")
+RULE_BASED_FAMILIES = ("persona_pirate", "conversion", "sort", "word_count", "sentiment")
 _WORD = re.compile(r"[a-z0-9']+")
 
 

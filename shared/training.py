@@ -113,11 +113,14 @@ def generate_and_print_sample(model: nn.Module, tokenizer, device: torch.device 
 
 def train_model_simple(model: nn.Module, train_loader: Iterable, val_loader: Iterable,
                        optimizer: torch.optim.Optimizer, device: torch.device | str, num_epochs: int,
-                       eval_freq: int, eval_iter: int, start_context: str,
-                       tokenizer) -> tuple[list[float], list[float], list[int]]:
+                       eval_freq: int, eval_iter: int, start_context: str, tokenizer,
+                       lr_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+                       ) -> tuple[list[float], list[float], list[int]]:
     """Train for `num_epochs`; every `eval_freq` steps record and print both losses; sample after each epoch.
 
     Returns (train_losses, val_losses, track_tokens_seen), one entry per evaluation, as in the book.
+    `lr_scheduler` (optional, not in the book's loop): stepped after every optimizer step, e.g. a warmup and
+    cosine decay (Chapter 7 fine-tunes with one).
     """
     if len(train_loader) == 0:
         raise ValueError("the training loader is empty: the text is too short for its batch_size and max_length")
@@ -131,6 +134,8 @@ def train_model_simple(model: nn.Module, train_loader: Iterable, val_loader: Ite
             loss = calc_loss_batch(input_batch, target_batch, model, device)
             loss.backward()  # d loss / d every weight
             optimizer.step()  # move every weight a little against its gradient
+            if lr_scheduler is not None:
+                lr_scheduler.step()  # the learning rate for the next step
             tokens_seen += input_batch.numel()
             global_step += 1
             if global_step % eval_freq == 0:

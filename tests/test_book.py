@@ -194,7 +194,7 @@ def test_starts_from_names_the_notebook_that_trains_each_model_a_notebook_loads(
     assert checked >= 10
     assert set(STARTS_FROM) <= {book_name(nb) for nb in ALL_NOTEBOOKS}
     order = [book_name(nb) for nb in start_order(ALL_NOTEBOOKS)]
-    assert order[0] == "ch05/ch05.ipynb" and RUNS_FIRST == {order[0]}  # most notebooks start from its model
+    assert order[:2] == ["ch05/ch05.ipynb", "ch07/ch07.ipynb"] and RUNS_FIRST == set(order[:2])  # the long trainings
     assert set(order[-len(RUNS_ALONE):]) == RUNS_ALONE and RUNS_ALONE <= set(order)
     assert order.index("ch07/exercise-solutions.ipynb") < order.index("ch02/ch02.ipynb")  # long ones early
 
@@ -254,6 +254,29 @@ def test_a_runs_first_notebook_runs_before_the_others_alone_with_every_core(tmp_
                for ch in ("ch02", "ch05")}
     cores = os.cpu_count() or 1
     assert outputs["ch05"] == f"{cores}\n" and outputs["ch02"] == f"{max(1, cores // 2)}\n"
+
+
+def test_two_runs_first_notebooks_run_one_after_the_other_in_starts_from_order(tmp_path, monkeypatch, capsys):
+    # "ch07" starts from "ch05"'s model: both run before "ch02", one at a time, each with every core
+    import notebook_runner
+
+    for ch, body in (("ch05", "time.sleep(2)\npathlib.Path('../checkpoint').write_text('model')"),
+                     ("ch07", "print(pathlib.Path('../checkpoint').read_text())"),
+                     ("ch02", "")):
+        write_notebook(tmp_path / ch / f"{ch}.ipynb",
+                       "import os, pathlib, time\n"
+                       "assert not pathlib.Path('../ch02-started').exists(), 'ran beside another notebook'\n"
+                       f"pathlib.Path('../{ch}-started').touch()\n{body}\nprint(os.environ['OMP_NUM_THREADS'])")
+    monkeypatch.setattr(notebook_runner, "RUNS_FIRST", {"ch05/ch05.ipynb", "ch07/ch07.ipynb"})
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    paths = [str(tmp_path / ch / f"{ch}.ipynb") for ch in ("ch02", "ch05", "ch07")]
+    assert main([*paths, "--jobs", "2", "--out", str(tmp_path / "out")]) == 0, capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert printed.index("ch05.ipynb ok") < printed.index("ch07.ipynb ok") < printed.index("ch02.ipynb ok")
+    cores = os.cpu_count() or 1
+    texts = {ch: "".join(o.get("text", "") for o in nbformat.read(
+        tmp_path / "out" / ch / f"{ch}.ipynb", as_version=4).cells[-1].outputs) for ch in ("ch05", "ch07")}
+    assert texts["ch05"] == f"{cores}\n" and texts["ch07"] == f"model\n{cores}\n"
 
 
 def test_the_test_lanes_run_each_notebook_after_the_one_that_makes_its_checkpoint():

@@ -38,7 +38,14 @@ from shared.instruction_eval import (
     rouge_l,
     token_f1,
 )
-from shared.instruction_finetune import generate_responses, instruction_loaders, save_responses_json
+from shared.instruction_finetune import (
+    BOOK_RECIPE,
+    INSTRUCT_RECIPE,
+    generate_responses,
+    instruction_loaders,
+    save_responses_json,
+    warmup_cosine,
+)
 from shared.near_duplicates import near_duplicate_share
 from shared.resources import RESOURCES, ResourceError, instruction_file_problem
 from shared.selfcheck import check
@@ -52,7 +59,7 @@ NO_INPUT = {"instruction": "What is an antonym of 'complicated'?", "input": "",
 BOOK_BATCH = [[0, 1, 2, 3, 4], [5, 6], [7, 8, 9]]
 BOOK_INPUTS = [[0, 1, 2, 3, 4], [5, 6, 50256, 50256, 50256], [7, 8, 9, 50256, 50256]]
 BOOK_TARGETS = [[1, 2, 3, 4, 50256], [6, 50256, -100, -100, -100], [8, 9, 50256, -100, -100]]
-NEAR_DUPLICATE_BOUND = 0.25  # the generator reports 22.7%: templated rule-based entries resemble each other
+NEAR_DUPLICATE_BOUND = 0.37  # the generator reports 35.7%: templated rule-based entries resemble each other
 
 
 def load_script(name: str):
@@ -93,7 +100,7 @@ def test_bad_entries_and_styles_say_what_is_wrong():
 
 def test_persona_prompt_is_a_plain_entry():
     prompt = format_input({"instruction": PERSONA_INSTRUCTIONS["pirate"], "input": "Hello my friend."})
-    assert prompt.endswith("### Instruction:\nRewrite the sentence in pirate speak.\n\n### Input:\nHello my friend.")
+    assert prompt.endswith("### Instruction:\nTalk like a pirate.\n\n### Input:\nHello my friend.")
 
 
 @pytest.mark.parametrize("style", ["alpaca", "phi3"])
@@ -250,10 +257,10 @@ def test_token_f1_and_rouge_l_on_hand_made_cases():
 
 
 def test_evaluate_responses_per_family():
-    entries = [{"output": "cats", "family": "plural"}, {"output": "dogs", "family": "plural"},
-               {"output": "7", "family": "arithmetic"}, {"output": "A tide is the sea.", "family": "explain"}]
-    scores = evaluate_responses(entries, ["cats", "dog", "7", "The tide is the sea."])
-    assert scores["families"]["plural"]["exact"] == 0.5 and scores["families"]["arithmetic"]["exact"] == 1.0
+    entries = [{"output": "1, 5, 9", "family": "sort"}, {"output": "9, 5, 1", "family": "sort"},
+               {"output": "7", "family": "word_count"}, {"output": "A tide is the sea.", "family": "explain"}]
+    scores = evaluate_responses(entries, ["1, 5, 9", "9, 1, 5", "7", "The tide is the sea."])
+    assert scores["families"]["sort"]["exact"] == 0.5 and scores["families"]["word_count"]["exact"] == 1.0
     assert scores["rule_based_exact"] == pytest.approx(2 / 3) and scores["rule_based_n"] == 3
     assert scores["families"]["explain"]["f1"] == pytest.approx(0.8)
     assert scores["exact"] == 0.5
@@ -283,6 +290,39 @@ def test_loaders_batch_and_a_training_step_lowers_the_loss(embedded):
         shared.calc_loss_batch(inputs, targets, model, "cpu").backward()
         optimizer.step()
     assert shared.calc_loss_batch(inputs, targets, model, "cpu").item() < before
+
+
+def test_warmup_cosine_rises_then_falls_to_its_floor():
+    optimizer = torch.optim.AdamW(_tiny_model().parameters(), lr=2e-3)
+    scheduler = warmup_cosine(optimizer, total_steps=100, warmup_steps=10, min_lr_ratio=0.1)
+    lrs = []
+    for _ in range(100):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[0] == pytest.approx(2e-4) and lrs[9] == pytest.approx(2e-3)  # linear warmup over 10 steps
+    assert lrs[10] == pytest.approx(2e-3) and all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+    assert lrs[55] == pytest.approx(2e-4 + 0.5 * 1.8e-3)  # half-way down the cosine
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(2e-4)  # a tenth of the peak at the end
+
+
+def test_train_model_simple_steps_the_scheduler_once_per_optimizer_step(embedded):
+    tokenizer = shared.get_tokenizer("embedded")
+    train, val, _ = instruction_loaders(embedded[:16], embedded[16:20], embedded[20:24], tokenizer, batch_size=4,
+                                        style="phi3", allowed_max_length=160, mask_instruction=True)
+    model = _tiny_model()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    scheduler = warmup_cosine(optimizer, total_steps=2 * len(train), warmup_steps=2)
+    shared.train_model_simple(model, train, val, optimizer, "cpu", 2, 100, 1, "Hi", tokenizer, lr_scheduler=scheduler)
+    assert scheduler.last_epoch == 2 * len(train) and optimizer.param_groups[0]["lr"] == pytest.approx(0.0)
+
+
+def test_recipes_are_the_small_models_and_the_books():
+    assert INSTRUCT_RECIPE["style"] == "phi3" and INSTRUCT_RECIPE["mask_instruction"]
+    assert INSTRUCT_RECIPE["schedule"] == "cosine" and INSTRUCT_RECIPE["data"] == "embedded"
+    assert BOOK_RECIPE["style"] == "alpaca" and not BOOK_RECIPE["mask_instruction"]
+    assert (BOOK_RECIPE["lr"], BOOK_RECIPE["num_epochs"], BOOK_RECIPE["batch_size"]) == (5e-5, 2, 8)
+    assert BOOK_RECIPE["schedule"] == "constant"
 
 
 def test_generate_responses_and_save_them(embedded, tmp_path):
@@ -348,7 +388,7 @@ def fake_alpaca_file(folder: Path, n: int = 52_002) -> Path:
     return path
 
 
-@pytest.mark.parametrize("exercise", ["phi3", "mask_instructions", "lora", "alpaca52k"])
+@pytest.mark.parametrize("exercise", ["alpaca_style", "unmasked", "lora", "alpaca52k"])
 def test_exercise_experiments_run_a_tiny_model(exercise, tmp_path):
     fake_alpaca_file(tmp_path)
     env = {**os.environ, "LLM_BOOK_DATA": str(tmp_path), "LLM_BOOK_OFFLINE": "1"}

@@ -341,12 +341,22 @@ def test_chat_models_say_what_is_missing_and_how_to_build_it(checkpoints):
     assert not missing.available and "gpt_instruction_finetuning.py" in missing.how_to_get
     with pytest.raises(FileNotFoundError, match="gpt_instruction_finetuning.py"):
         load_chat_model("instruction")
-    model, tokenizer = load_chat_model("pretrained")
-    assert model.cfg["context_length"] == 192 and tokenizer.name == "embedded"
+    model, tokenizer, style = load_chat_model("pretrained")
+    assert model.cfg["context_length"] == 192 and tokenizer.name == "embedded" and style == "alpaca"
     assert "instruct-gpt2-355M" not in chat_models()
     save_checkpoint(checkpoints / "instruct-gpt2-355M.pth", tiny_model(), tokenizer_name="embedded", save_rng=False)
     assert chat_models()["instruct-gpt2-355M"].available  # what gpt_instruction_finetuning.py --gpt2 355M saves
     assert isinstance(load_chat_model("instruct-gpt2-355M")[0], GPTModel)
+
+
+def test_a_chat_model_keeps_the_prompt_style_it_was_fine_tuned_with(checkpoints):
+    save_checkpoint(checkpoints / INSTRUCT_EMBEDDED, tiny_model(seed=1), tokenizer_name="embedded", save_rng=False,
+                    trainer_state={"recipe": {"style": "phi3"}})  # what save_instruction_model records
+    _, tokenizer, style = load_chat_model("instruction")
+    assert style == "phi3"
+    ids, _ = fit_chat_prompt(tokenizer, "Hi.", [], PIRATE, 192, 10, style)
+    assert tokenizer.decode(ids) == build_chat_prompt("Hi.", system=PIRATE, style="phi3")
+    assert tokenizer.decode(ids).endswith(RESPONSE_MARKERS["phi3"])
 
 
 def test_gpt2_is_offered_when_its_files_are_on_disk(checkpoints, monkeypatch, tmp_path):
@@ -365,8 +375,8 @@ def test_gpt2_is_offered_when_its_files_are_on_disk(checkpoints, monkeypatch, tm
     assert "ch05/gpt_download.py --model-size 355M" in choices["gpt2-355M"].how_to_get
     monkeypatch.setattr(shared.gpt2_weights, "load_gpt2", lambda size: tiny_model())
     monkeypatch.setattr(shared.chat, "get_tokenizer", lambda name: name)  # GPT-2's BPE files are not here
-    model, tokenizer = load_chat_model("gpt2-124M")
-    assert tokenizer == "gpt2" and isinstance(model, GPTModel)
+    model, tokenizer, style = load_chat_model("gpt2-124M")
+    assert tokenizer == "gpt2" and isinstance(model, GPTModel) and style == "alpaca"
 
 
 # --- the terminal chat ------------------------------------------------------------------------------------
@@ -470,7 +480,7 @@ def test_app_model_choice_and_a_sampled_reply_with_the_probability_chart(checkpo
     assert not at.exception, at.exception
     user, assistant = at.chat_message
     assert user.markdown[0].value == "Hello friend, where is the ship?"
-    model, tokenizer = load_chat_model(checkpoints / PRETRAINED_EMBEDDED)
+    model, tokenizer, _ = load_chat_model(checkpoints / PRETRAINED_EMBEDDED)
     ids, _ = fit_chat_prompt(tokenizer, "Hello friend, where is the ship?", [], PIRATE, 192, 10)
     expected = "".join(stream_reply(model, tokenizer, ids, 10, temperature=0.8, seed=7)).strip()
     assert assistant.markdown[0].value == (expected or "*(the model ended its reply at once)*")
