@@ -8,7 +8,9 @@ In the sidebar: the model (the instruction-tuned one, the pretrained one before 
 weights are on disk), a persona, the sampling controls (temperature, top-k, top-p, max new tokens, seed),
 the next-token view (the candidates for the reply's first token, as a bar chart) and the FAQ switch: a
 question about the project that matches one of ch07/faq.json closely is answered from that file, every
-other message by the model. A model that is not built yet is listed with the command that builds it;
+other message by the model. Earlier turns of the conversation go into the prompt of GPT-2; the small model,
+fine-tuned on single messages, gets each message alone unless "Earlier turns for every model" is on. A model
+that is not built yet is listed with the command that builds it;
 the app never trains. The checkpoints are read from `checkpoints/` (or the folder in LLM_BOOK_CHECKPOINTS).
 """
 
@@ -36,7 +38,7 @@ NO_PERSONA = "none"
 
 @st.cache_resource(show_spinner="Loading the model ...")
 def cached_model(key: str, stamp: float, device: str):
-    """Model, tokenizer and prompt style for a choice, loaded once (`stamp`: the checkpoint's mtime, so a rebuilt
+    """Model, tokenizer, prompt style and multi_turn for a choice, loaded once (`stamp`: the checkpoint's mtime, so a rebuilt
     one reloads)."""
     return load_chat_model(key, device)
 
@@ -75,9 +77,11 @@ def sidebar(choices: dict) -> dict:
     bar.header("Extras")
     settings["show_probs"] = bar.checkbox("Show next-token probabilities", key="show_probs")
     settings["use_faq"] = bar.checkbox("Answer project questions from the FAQ", value=True, key="use_faq")
-    settings["keep_history"] = bar.checkbox("Keep earlier turns in the prompt", value=True, key="keep_history",
-                                            help="The small model was fine-tuned on single turns: it often "
-                                                 "answers better without them.")
+    settings["force_history"] = bar.checkbox(
+        "Earlier turns for every model", key="force_history",
+        help="GPT-2 gets the conversation's earlier turns in its prompt. The small model was fine-tuned only on "
+             "prompts at the start of its context and answers badly after earlier turns (ch07.ipynb measures "
+             "it), so it gets each message alone unless this is on.")
     if bar.button("Clear the conversation"):
         st.session_state.messages = []
     return settings
@@ -107,10 +111,10 @@ def model_reply(choice, settings: dict, text: str) -> dict:
         st.markdown(content)
         return {"role": "assistant", "content": content}
     stamp = choice.path.stat().st_mtime if choice.path is not None else 0.0
-    model, tokenizer, style = cached_model(choice.key, stamp, str(get_device()))
-    history = [(m["user"], m["content"]) for m in st.session_state.messages
-               if m.get("user") and m.get("model") == choice.key and m.get("system") == settings["system"]
-               and settings["keep_history"]]
+    model, tokenizer, style, multi_turn = cached_model(choice.key, stamp, str(get_device()))
+    earlier = [(m["user"], m["content"]) for m in st.session_state.messages
+               if m.get("user") and m.get("model") == choice.key and m.get("system") == settings["system"]]
+    history = earlier if multi_turn or settings["force_history"] else []
     try:
         prompt_ids, dropped = fit_chat_prompt(tokenizer, text, history, settings["system"],
                                               model.cfg["context_length"], settings["max_new_tokens"], style)
@@ -121,7 +125,7 @@ def model_reply(choice, settings: dict, text: str) -> dict:
                   if settings["show_probs"] else None)
     reply = st.write_stream(stream_reply(model, tokenizer, prompt_ids, settings["max_new_tokens"],
                                          settings["temperature"], settings["top_k"], settings["top_p"],
-                                         settings["seed"] + len(history)))
+                                         settings["seed"] + len(earlier)))  # the n-th reply: seed + n
     reply = reply if isinstance(reply, str) else "".join(map(str, reply))
     note = (f"The {dropped} oldest turn{'s' if dropped > 1 else ''} of this conversation no longer fit in the "
             f"model's {model.cfg['context_length']}-token context window and were left out.") if dropped else None
@@ -143,7 +147,7 @@ def main() -> None:
         st.info(f"**{choice.label}**: {choice.how_to_get}. The FAQ still answers questions about the project.")
     else:
         st.caption(f"{choice.label}. Ask it one of its tasks that need no input (\"Give an example of a fruit.\", "
-                   f"\"Explain what a compass is.\"), or choose the pirate persona and type a sentence.")
+                   f"\"Name a fish other than salmon.\"), or choose the pirate persona and type a sentence.")
     faq = cached_faq(str(FAQ_PATH), FAQ_PATH.stat().st_mtime)
     st.session_state.setdefault("messages", [])
     for message in st.session_state.messages:

@@ -3,7 +3,7 @@
 Usage (from the repository root):
     python ch07/chat.py                                  # the model Chapter 7 fine-tunes (build it first)
     python ch07/chat.py --persona pirate                 # every message is answered in pirate speak
-    python ch07/chat.py --persona pirate --forget        # each message on its own, no earlier turns in the prompt
+    python ch07/chat.py --persona pirate --history       # earlier turns in the prompt too (the small model stumbles)
     python ch07/chat.py --system "Sort the numbers from smallest to largest."   # a system-style line of your own
     python ch07/chat.py --model pretrained               # the model before fine-tuning, for comparison
     python ch07/chat.py --checkpoint out/mine.pth --temperature 0.7 --top-k 20 --top-p 0.9 --seed 7
@@ -13,7 +13,10 @@ Usage (from the repository root):
 Type a message and press Enter; the reply appears token by token. `exit` or `quit` (or Ctrl-D) leaves,
 Ctrl-C stops a reply being written (and leaves when pressed at the prompt), `/reset` forgets the
 conversation. Earlier turns stay in the prompt as long as they fit in the model's context window next to
-the new message and the reply; the oldest are dropped when they no longer do, and the chat says so.
+the new message and the reply; the oldest are dropped when they no longer do, and the chat says so. The small
+model of Chapter 7 was fine-tuned only on prompts at the start of its context and answers badly after earlier
+turns (ch07.ipynb measures it), so it gets each message alone unless --history asks for the turns;
+GPT-2 gets them unless --forget says not to.
 """
 
 from __future__ import annotations
@@ -47,9 +50,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     persona.add_argument("--persona", choices=sorted(PERSONA_INSTRUCTIONS),
                          help="a persona: its system-style line goes in front of every message")
     persona.add_argument("--system", help="a system-style line of your own (the instruction of every turn)")
-    parser.add_argument("--forget", action="store_true",
-                        help="answer each message on its own, without the earlier turns (the small model was "
-                             "fine-tuned on single turns and often answers better so)")
+    turns = parser.add_mutually_exclusive_group()
+    turns.add_argument("--history", action="store_true", default=None,
+                       help="keep earlier turns in the prompt (the default for GPT-2; the small model, "
+                            "fine-tuned on single messages, answers badly after them)")
+    turns.add_argument("--forget", action="store_false", dest="history",
+                       help="answer each message on its own, without the earlier turns (the default for the "
+                            "small model)")
     parser.add_argument("--max-new-tokens", type=int, default=60)
     parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     parser.add_argument("--top-k", type=int)
@@ -123,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device) if args.device else get_device()
     source = args.checkpoint or (f"gpt2-{args.gpt2}" if args.gpt2 else args.model)
     try:
-        model, tokenizer, style = load_chat_model(source, device)
+        model, tokenizer, style, multi_turn = load_chat_model(source, device)
     except (FileNotFoundError, CheckpointError, ResourceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -133,9 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Chatting with {label} ({model.cfg['context_length']}-token context window) on {device}.")
     if system:
         print(f"System line: {system}")
+    keep_history = multi_turn if args.history is None else args.history
+    if not keep_history:
+        print("Each message is answered on its own" + (
+            ": this model was fine-tuned only on prompts at the start of its context and loses its way after "
+            "earlier turns (--history sends them anyway)." if args.history is None else " (--forget)."))
+    if source == "instruction" and not system:
+        print('Try "Give an example of a fruit." or "Name a fish other than salmon.", or start again with --persona '
+              'pirate, or with --system "Convert to meters." and type "12 kilometers".')
     print("Type exit or quit (or Ctrl-D) to leave, /reset to forget the conversation; Ctrl-C stops a reply.")
     run_chat(model, tokenizer, system, speaker, args.max_new_tokens, args.temperature, args.top_k, args.top_p,
-             args.seed, keep_history=not args.forget, style=style)
+             args.seed, keep_history=keep_history, style=style)
     return 0
 
 

@@ -3,7 +3,7 @@ window, streamed replies, the next-token candidates and the project FAQ (Chapter
 
 Usage:
     from shared.chat import chat_models, load_chat_model, fit_chat_prompt, stream_reply, match_faq
-    model, tokenizer, style = load_chat_model("instruction")     # the model Chapter 7 fine-tunes, its prompt style
+    model, tokenizer, style, multi_turn = load_chat_model("instruction")   # Chapter 7's model, how to prompt it
     system = PERSONA_INSTRUCTIONS["pirate"]                      # a persona is a system-style line
     ids, dropped = fit_chat_prompt(tokenizer, "Hello friend.", history=[], system=system,
                                    context_length=model.cfg["context_length"], max_new_tokens=60, style=style)
@@ -14,8 +14,9 @@ A chat turn is one instruction entry in the fine-tuning format: without a person
 instruction; with one, the persona's line ("Talk like a pirate.") is the instruction of
 every turn and the message is its input, the shape the data set's persona entries have. Earlier turns come
 first, each closed by <|endoftext|> as in training; when they no longer fit next to the new message and the
-reply, the oldest are dropped (`fit_chat_prompt` says how many). `ch07/chat.py` (terminal) and `ch07/app.py`
-(Streamlit) are built on these functions.
+reply, the oldest are dropped (`fit_chat_prompt` says how many). A model fine-tuned only on prompts at the
+start of its context (multi_turn False, the small model) gets each message alone. `ch07/chat.py` (terminal)
+and `ch07/app.py` (Streamlit) are built on these functions.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -91,15 +92,25 @@ def chat_models(gpt2_sizes: Sequence[str] = ("124M", "355M")) -> dict[str, ChatM
     return {choice.key: choice for choice in choices}
 
 
-def load_chat_model(key_or_path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Any, str]:
-    """(model in eval mode, its tokenizer, its prompt style) for a key of `chat_models()` or a checkpoint's path.
+class ChatModel(NamedTuple):
+    """A loaded model and what the chat needs to know about it."""
+    model: nn.Module
+    tokenizer: Any
+    style: str         # the prompt format it was fine-tuned with
+    multi_turn: bool   # whether earlier turns should go in the prompt (False: each message is answered alone)
 
-    The style is the one the model was fine-tuned with (the recipe saved in its checkpoint); a checkpoint without
-    one, and GPT-2's own weights, get the book's "alpaca".
+
+def load_chat_model(key_or_path: str | Path, device: torch.device | str = "cpu") -> ChatModel:
+    """(model in eval mode, tokenizer, prompt style, multi_turn) for a key of `chat_models()` or a checkpoint.
+
+    Style and multi_turn come from the recipe saved in the checkpoint: the small model's recipe trains every
+    prompt at position 0, so it answers badly after earlier turns (multi_turn False; ch07.ipynb measures it).
+    A checkpoint without a recipe, and GPT-2's own weights, get the book's "alpaca" and multi_turn True.
     """
     if isinstance(key_or_path, str) and key_or_path.startswith("gpt2-"):
         from shared.gpt2_weights import load_gpt2
-        return load_gpt2(key_or_path.removeprefix("gpt2-")).to(device), get_tokenizer("gpt2"), "alpaca"
+        return ChatModel(load_gpt2(key_or_path.removeprefix("gpt2-")).to(device), get_tokenizer("gpt2"), "alpaca",
+                         True)
     choices = chat_models()
     if isinstance(key_or_path, str) and key_or_path in choices:
         choice = choices[key_or_path]
@@ -107,8 +118,9 @@ def load_chat_model(key_or_path: str | Path, device: torch.device | str = "cpu")
             raise FileNotFoundError(choice.how_to_get)
         key_or_path = choice.path
     model, state = load_model_from_checkpoint(key_or_path, device)
-    style = ((state.get("trainer") or {}).get("recipe") or {}).get("style", "alpaca")
-    return model, get_tokenizer(state.get("tokenizer") or "embedded"), style
+    recipe = (state.get("trainer") or {}).get("recipe") or {}
+    return ChatModel(model, get_tokenizer(state.get("tokenizer") or "embedded"), recipe.get("style", "alpaca"),
+                     recipe.get("multi_turn", True))
 
 
 def turn_entry(user_text: str, system: str | None = None) -> dict[str, str]:

@@ -60,10 +60,12 @@ INSTRUCT_RECIPE: dict[str, Any] = {
     "seed": 123,
     "allowed_max_length": 256,   # the small model's context length
     "max_new_tokens": 40,
+    "multi_turn": False,         # every prompt in training starts at position 0: chats send each message alone
 }
 BOOK_RECIPE: dict[str, Any] = {  # the book's run: GPT-2 355M, Alpaca style, the whole text in the loss
     **INSTRUCT_RECIPE, "style": "alpaca", "mask_instruction": False, "batch_size": 8,
     "lr": 5e-5, "warmup_steps": 0, "schedule": "constant", "num_epochs": 2, "eval_freq": 5, "allowed_max_length": 1024,
+    "multi_turn": True,          # GPT-2 read text at every position in pretraining (not measured after fine-tuning)
 }
 
 

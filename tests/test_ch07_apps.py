@@ -43,6 +43,7 @@ from shared.chat import (
     stream_reply,
     until_stop,
 )
+from shared.instruction_finetune import BOOK_RECIPE, INSTRUCT_RECIPE
 from shared.ollama import (
     OllamaError,
     OllamaNotRunning,
@@ -341,19 +342,20 @@ def test_chat_models_say_what_is_missing_and_how_to_build_it(checkpoints):
     assert not missing.available and "gpt_instruction_finetuning.py" in missing.how_to_get
     with pytest.raises(FileNotFoundError, match="gpt_instruction_finetuning.py"):
         load_chat_model("instruction")
-    model, tokenizer, style = load_chat_model("pretrained")
-    assert model.cfg["context_length"] == 192 and tokenizer.name == "embedded" and style == "alpaca"
+    model, tokenizer, style, multi_turn = load_chat_model("pretrained")
+    assert model.cfg["context_length"] == 192 and tokenizer.name == "embedded" and style == "alpaca" and multi_turn
     assert "instruct-gpt2-355M" not in chat_models()
     save_checkpoint(checkpoints / "instruct-gpt2-355M.pth", tiny_model(), tokenizer_name="embedded", save_rng=False)
     assert chat_models()["instruct-gpt2-355M"].available  # what gpt_instruction_finetuning.py --gpt2 355M saves
     assert isinstance(load_chat_model("instruct-gpt2-355M")[0], GPTModel)
 
 
-def test_a_chat_model_keeps_the_prompt_style_it_was_fine_tuned_with(checkpoints):
+def test_a_chat_model_keeps_the_prompt_style_and_turns_it_was_fine_tuned_with(checkpoints):
     save_checkpoint(checkpoints / INSTRUCT_EMBEDDED, tiny_model(seed=1), tokenizer_name="embedded", save_rng=False,
-                    trainer_state={"recipe": {"style": "phi3"}})  # what save_instruction_model records
-    _, tokenizer, style = load_chat_model("instruction")
-    assert style == "phi3"
+                    trainer_state={"recipe": INSTRUCT_RECIPE})  # what save_instruction_model records
+    _, tokenizer, style, multi_turn = load_chat_model("instruction")
+    assert style == "phi3" and multi_turn is False  # the small model gets each message alone
+    assert BOOK_RECIPE["multi_turn"] is True
     ids, _ = fit_chat_prompt(tokenizer, "Hi.", [], PIRATE, 192, 10, style)
     assert tokenizer.decode(ids) == build_chat_prompt("Hi.", system=PIRATE, style="phi3")
     assert tokenizer.decode(ids).endswith(RESPONSE_MARKERS["phi3"])
@@ -375,8 +377,8 @@ def test_gpt2_is_offered_when_its_files_are_on_disk(checkpoints, monkeypatch, tm
     assert "ch05/gpt_download.py --model-size 355M" in choices["gpt2-355M"].how_to_get
     monkeypatch.setattr(shared.gpt2_weights, "load_gpt2", lambda size: tiny_model())
     monkeypatch.setattr(shared.chat, "get_tokenizer", lambda name: name)  # GPT-2's BPE files are not here
-    model, tokenizer, style = load_chat_model("gpt2-124M")
-    assert tokenizer == "gpt2" and isinstance(model, GPTModel) and style == "alpaca"
+    model, tokenizer, style, multi_turn = load_chat_model("gpt2-124M")
+    assert tokenizer == "gpt2" and isinstance(model, GPTModel) and style == "alpaca" and multi_turn
 
 
 # --- the terminal chat ------------------------------------------------------------------------------------
@@ -455,6 +457,44 @@ def test_chat_script_runs_with_scripted_stdin(checkpoints):
     assert missing.returncode == 1 and "gpt_instruction_finetuning.py" in missing.stderr
 
 
+def single_turn_model(checkpoints):
+    """The fixture's instruction model saved as the chapter saves it: Phi-3 prompts, fine-tuned on single turns."""
+    model = tiny_model(seed=1)
+    save_checkpoint(checkpoints / INSTRUCT_EMBEDDED, model, tokenizer_name="embedded", save_rng=False,
+                    trainer_state={"recipe": INSTRUCT_RECIPE})
+    return model
+
+
+def sampled_replies(model, messages, keep_history, seed=3, max_new_tokens=6):
+    """What the chat should answer to `messages` with the pirate persona, sampling with seed + turn."""
+    history, replies = [], []
+    for turn, text in enumerate(messages):
+        ids, _ = fit_chat_prompt(TOKENIZER, text, history if keep_history else [], PIRATE, 192, max_new_tokens,
+                                 "phi3")
+        reply = "".join(stream_reply(model, TOKENIZER, ids, max_new_tokens, 1.0, seed=seed + turn)).strip()
+        history.append((text, reply))
+        replies.append(reply)
+    return replies
+
+
+def test_chat_script_sends_a_single_turn_model_each_message_alone(checkpoints):
+    model = single_turn_model(checkpoints)
+    messages = ["Hello there.", "Where is the ship?"]
+    alone, with_turns = sampled_replies(model, messages, False), sampled_replies(model, messages, True)
+    assert alone[1] != with_turns[1]  # the earlier turn changes the second reply
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "LLM_BOOK_CHECKPOINTS": str(checkpoints)}
+    command = [sys.executable, str(CH07 / "chat.py"), "--persona", "pirate", "--max-new-tokens", "6",
+               "--temperature", "1.0", "--seed", "3", "--device", "cpu"]
+    for flags, expected in (([], alone), (["--history"], with_turns), (["--forget"], alone)):
+        done = subprocess.run(command + flags, input="\n".join(messages) + "\nquit\n", capture_output=True,
+                              text=True, timeout=120, cwd=REPO_ROOT, env=env)
+        assert done.returncode == 0, done.stderr
+        said = [line.removeprefix("You: ").removeprefix("Pirate: ").strip()
+                for line in done.stdout.splitlines() if "Pirate: " in line]
+        assert said == expected, flags
+        assert ("fine-tuned only on prompts at the start of its context" in done.stdout) == (flags == [])
+
+
 # --- the Streamlit app ------------------------------------------------------------------------------------
 
 def app_test():
@@ -480,7 +520,7 @@ def test_app_model_choice_and_a_sampled_reply_with_the_probability_chart(checkpo
     assert not at.exception, at.exception
     user, assistant = at.chat_message
     assert user.markdown[0].value == "Hello friend, where is the ship?"
-    model, tokenizer, _ = load_chat_model(checkpoints / PRETRAINED_EMBEDDED)
+    model, tokenizer, _, _ = load_chat_model(checkpoints / PRETRAINED_EMBEDDED)
     ids, _ = fit_chat_prompt(tokenizer, "Hello friend, where is the ship?", [], PIRATE, 192, 10)
     expected = "".join(stream_reply(model, tokenizer, ids, 10, temperature=0.8, seed=7)).strip()
     assert assistant.markdown[0].value == (expected or "*(the model ended its reply at once)*")
@@ -538,3 +578,24 @@ def test_app_is_served_headless_on_localhost(checkpoints):
         except subprocess.TimeoutExpired:
             server.kill()
             server.communicate()
+
+
+def test_app_sends_a_single_turn_model_each_message_alone(checkpoints):
+    model = single_turn_model(checkpoints)
+    messages = ["Hello there.", "Where is the ship?"]
+    at = app_test()
+    at.sidebar.selectbox(key="persona").select("pirate")
+    at.sidebar.slider(key="temperature").set_value(1.0)
+    at.sidebar.slider(key="max_new_tokens").set_value(6)
+    at.sidebar.number_input(key="seed").set_value(3)
+    at.sidebar.checkbox(key="use_faq").uncheck()
+    for text in messages:
+        at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    alone = sampled_replies(model, messages, False)
+    assert [m.markdown[0].value for m in at.chat_message[1::2]] == alone
+    at.sidebar.button[0].click().run()  # clear the conversation
+    at.sidebar.checkbox(key="force_history").check()
+    for text in messages:
+        at.chat_input[0].set_value(text).run()
+    assert [m.markdown[0].value for m in at.chat_message[1::2]] == sampled_replies(model, messages, True) != alone
