@@ -38,8 +38,8 @@ NO_PERSONA = "none"
 
 @st.cache_resource(show_spinner="Loading the model ...")
 def cached_model(key: str, stamp: float, device: str):
-    """Model, tokenizer, prompt style and multi_turn for a choice, loaded once (`stamp`: the checkpoint's mtime, so a rebuilt
-    one reloads)."""
+    """Model, tokenizer, prompt style and multi_turn for a choice, loaded once (`stamp`: the checkpoint's mtime,
+    so a rebuilt one reloads)."""
     return load_chat_model(key, device)
 
 

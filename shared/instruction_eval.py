@@ -5,9 +5,9 @@ Usage:
     scores = evaluate_responses(test_data, responses)   # responses[i] answers test_data[i]
     print_scores(scores)                                # one line per family, then the totals
 
-Rule-based families (the pirate persona, conversions, sorting, ...) have one right answer, checked by exact match after stripping
-spaces at both ends. Every entry also gets a token-overlap F1 (the words the response shares with the
-reference, as in SQuAD) and ROUGE-L (the longest common subsequence of words), which give partial credit
+Rule-based families (the pirate persona, conversions, sorting, ...) have one right answer, checked by exact
+match after stripping spaces at both ends. Every entry also gets a token-overlap F1 (the words the response
+shares with the reference, as in SQuAD) and ROUGE-L (the longest common subsequence of words), which give partial credit
 and also apply to open-ended tasks. No server is needed; Ollama's judge is in shared/ollama.py.
 """
 
